@@ -1,0 +1,149 @@
+package agent365exporter // import "github.com/agent365-otel/agent365exporter"
+
+import (
+	"bytes"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/agent365-otel/agent365exporter/internal/payload"
+)
+
+// batch is the working state of one push, pooled between pushes so that
+// steady traffic reuses its buffers.
+type batch struct {
+	buf       []byte // span encodings, back to back
+	scratch   []byte
+	resOpen   []byte
+	scopeOpen []byte
+	refs      []spanRef
+	groups    []*group
+	index     map[groupKey]*group
+	spare     []*group
+	chunks    []payload.Chunk
+	drops     [numDropReasons]int64
+	truncated int64
+	oversized int64
+}
+
+// spanRef locates a span in the pushed ptrace.Traces.
+type spanRef struct {
+	rs, ss, s int32
+}
+
+// groupKey: one group per identity and distinct resource, so that a span
+// is never sent under another span's resource.
+type groupKey struct {
+	id       identity
+	resource string
+}
+
+// group is what goes to one (tenant, agent) under one resource.
+type group struct {
+	id     identity
+	url    string
+	layout payload.Layout
+	spans  []payload.Span
+}
+
+func newBatch() *batch {
+	return &batch{index: make(map[groupKey]*group)}
+}
+
+// Buffers above this size are not kept for the next push.
+const maxPooledBytes = 16 << 20
+
+func (b *batch) reset() {
+	b.buf = b.buf[:0]
+	if cap(b.buf) > maxPooledBytes {
+		b.buf = nil
+	}
+	if cap(b.scratch) > maxPooledBytes {
+		b.scratch = nil
+	}
+	b.refs = b.refs[:0]
+	for _, g := range b.groups {
+		g.layout.Resource = g.layout.Resource[:0]
+		for i := range g.layout.Scopes {
+			g.layout.Scopes[i] = g.layout.Scopes[i][:0]
+		}
+		g.layout.Scopes = g.layout.Scopes[:0]
+		g.spans = g.spans[:0]
+		g.url = ""
+		b.spare = append(b.spare, g)
+	}
+	clear(b.groups)
+	b.groups = b.groups[:0]
+	clear(b.index)
+	b.drops = [numDropReasons]int64{}
+	b.truncated, b.oversized = 0, 0
+}
+
+// group returns the group of id under the resource whose encoded opening
+// is resKey, creating it on first use.
+func (b *batch) group(id identity, resKey string) *group {
+	k := groupKey{id: id, resource: resKey}
+	if g, ok := b.index[k]; ok {
+		return g
+	}
+	var g *group
+	if n := len(b.spare); n > 0 {
+		g = b.spare[n-1]
+		b.spare = b.spare[:n-1]
+	} else {
+		g = &group{}
+	}
+	g.id = id
+	g.layout.Resource = append(g.layout.Resource[:0], resKey...)
+	b.index[k] = g
+	b.groups = append(b.groups, g)
+	return g
+}
+
+// scope returns the index of the scope whose encoded opening is open.
+// Scopes are few per group, so a linear search is the fastest.
+func (g *group) scope(open []byte) int {
+	for i, s := range g.layout.Scopes {
+		if bytes.Equal(s, open) {
+			return i
+		}
+	}
+	n := len(g.layout.Scopes)
+	if n < cap(g.layout.Scopes) {
+		g.layout.Scopes = g.layout.Scopes[:n+1]
+		g.layout.Scopes[n] = append(g.layout.Scopes[n][:0], open...)
+	} else {
+		g.layout.Scopes = append(g.layout.Scopes, append([]byte(nil), open...))
+	}
+	return n
+}
+
+// subset copies the spans refs points at into new traces, keeping their
+// resources and scopes.
+func (b *batch) subset(td ptrace.Traces, refs []int) ptrace.Traces {
+	out := ptrace.NewTraces()
+	type ssKey struct{ rs, ss int32 }
+	rsOut := map[int32]ptrace.ResourceSpans{}
+	ssOut := map[ssKey]ptrace.SpanSlice{}
+	for _, r := range refs {
+		ref := b.refs[r]
+		spans, ok := ssOut[ssKey{ref.rs, ref.ss}]
+		if !ok {
+			rs, ok := rsOut[ref.rs]
+			src := td.ResourceSpans().At(int(ref.rs))
+			if !ok {
+				rs = out.ResourceSpans().AppendEmpty()
+				src.Resource().CopyTo(rs.Resource())
+				rs.SetSchemaUrl(src.SchemaUrl())
+				rsOut[ref.rs] = rs
+			}
+			srcSS := src.ScopeSpans().At(int(ref.ss))
+			ss := rs.ScopeSpans().AppendEmpty()
+			srcSS.Scope().CopyTo(ss.Scope())
+			ss.SetSchemaUrl(srcSS.SchemaUrl())
+			spans = ss.Spans()
+			ssOut[ssKey{ref.rs, ref.ss}] = spans
+		}
+		td.ResourceSpans().At(int(ref.rs)).ScopeSpans().At(int(ref.ss)).Spans().At(int(ref.s)).CopyTo(spans.AppendEmpty())
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package agent365exporter // import "github.com/agent365-otel/agent365exporter"
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/agent365-otel/agent365exporter/internal/discovery"
+	"github.com/agent365-otel/agent365exporter/internal/metadata"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
+)
+
+// DefaultEndpoint is the global Agent 365 ingestion host.
+const DefaultEndpoint = "https://agent365.svc.cloud.microsoft"
+
+// NewFactory creates a factory for the agent365 exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Endpoint = DefaultEndpoint
+	client.Timeout = 30 * time.Second
+	return &Config{
+		ClientConfig:          client,
+		QueueConfig:           configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:           configretry.NewDefaultBackOffConfig(),
+		EndpointDiscovery:     discovery.ModeGlobal,
+		ClusterCategory:       "prod",
+		Identity:              IdentityConfig{FromResource: true},
+		Operations:            slices.Clone(schema.Operations),
+		MaxSpanBytes:          256000,
+		MaxPayloadBytes:       900000,
+		MaxConcurrentRequests: 4,
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	oCfg := cfg.(*Config)
+	exp, err := newExporter(oCfg, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg,
+		exp.pushTraces,
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The HTTP client's timeout bounds each attempt.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithRetry(oCfg.RetryConfig),
+		exporterhelper.WithQueue(oCfg.QueueConfig),
+	)
+}

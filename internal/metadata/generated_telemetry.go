@@ -1,0 +1,92 @@
+package metadata // import "github.com/agent365-otel/agent365exporter/internal/metadata"
+
+import (
+	"errors"
+
+	"go.opentelemetry.io/otel/metric"
+
+	"go.opentelemetry.io/collector/component"
+)
+
+// Meter returns the component's meter.
+func Meter(settings component.TelemetrySettings) metric.Meter {
+	return settings.MeterProvider.Meter(ScopeName)
+}
+
+// TelemetryBuilder holds the component's own instruments, as listed under
+// telemetry in metadata.yaml.
+type TelemetryBuilder struct {
+	meter                             metric.Meter
+	ExporterAgent365DeliveredSpans    metric.Int64Counter
+	ExporterAgent365DroppedSpans      metric.Int64Counter
+	ExporterAgent365OversizedSpans    metric.Int64Counter
+	ExporterAgent365RejectedSpans     metric.Int64Counter
+	ExporterAgent365RequestDuration   metric.Float64Histogram
+	ExporterAgent365RequestSize       metric.Int64Histogram
+	ExporterAgent365Requests          metric.Int64Counter
+	ExporterAgent365TruncatedSpans    metric.Int64Counter
+	ExporterAgent365MissingAttributes metric.Int64Counter
+}
+
+// NewTelemetryBuilder creates the instruments with the component's MeterProvider.
+func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
+	b := TelemetryBuilder{meter: Meter(settings)}
+	var err, errs error
+	b.ExporterAgent365DeliveredSpans, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_delivered_spans",
+		metric.WithDescription("Spans the Agent 365 service accepted (2xx), before its own partial-success rejections. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365DroppedSpans, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_dropped_spans",
+		metric.WithDescription("Spans the exporter did not deliver, by reason. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365OversizedSpans, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_oversized_spans",
+		metric.WithDescription("Spans still over max_span_bytes after truncation, sent alone. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365RejectedSpans, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_rejected_spans",
+		metric.WithDescription("Spans the service reported as rejected in partialSuccess. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365RequestDuration, err = b.meter.Float64Histogram(
+		"otelcol_exporter_agent365_request_duration",
+		metric.WithDescription("Duration of requests to the Agent 365 service. [alpha]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365RequestSize, err = b.meter.Int64Histogram(
+		"otelcol_exporter_agent365_request_size",
+		metric.WithDescription("Size of request bodies sent to the Agent 365 service. [alpha]"),
+		metric.WithUnit("By"),
+		metric.WithExplicitBucketBoundaries(1000, 4000, 16000, 64000, 128000, 256000, 512000, 900000, 1000000),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365Requests, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_requests",
+		metric.WithDescription("Requests to the Agent 365 service, by outcome and HTTP status class. [alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365TruncatedSpans, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_truncated_spans",
+		metric.WithDescription("Spans shrunk to fit max_span_bytes. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365MissingAttributes, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_missing_attributes",
+		metric.WithDescription("Spans missing an attribute Agent 365 requires for their operation, by operation and attribute. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	return &b, errs
+}

@@ -1,0 +1,72 @@
+// Package payload writes the request bodies the Agent 365 ingestion service
+// accepts, straight from pdata into pooled byte buffers, and cuts them into
+// requests of an exact maximum size.
+package payload // import "github.com/agent365-otel/agent365exporter/internal/payload"
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Format writes one body shape. A body is
+//
+//	ResourceOpen (ScopeOpen span{,span} ScopeClose){,ScopeOpen ...} ResourceClose
+//
+// with exactly one resource, so that the size of any selection of spans is
+// known exactly before the body is built.
+type Format interface {
+	// AppendResourceOpen starts a body for resource res.
+	AppendResourceOpen(dst []byte, res pcommon.Resource, schemaURL string) []byte
+	// AppendScopeOpen starts the list of spans of scope sc.
+	AppendScopeOpen(dst []byte, sc pcommon.InstrumentationScope, schemaURL string) []byte
+	// AppendSpan writes one span. op is its gen_ai.operation.name, which
+	// attribute rules may depend on.
+	AppendSpan(dst []byte, span ptrace.Span, op string) []byte
+}
+
+// The closing bytes are the same for every format.
+const (
+	ScopeClose    = "]}"
+	ResourceClose = "]}]}"
+)
+
+// Action says what a Rewriter wants written for an attribute.
+type Action int
+
+const (
+	// Keep writes the attribute as it is.
+	Keep Action = iota
+	// Drop leaves the attribute out.
+	Drop
+	// Replace writes the returned string instead of the value.
+	Replace
+)
+
+// Rewriter changes span and event attributes while they are written,
+// leaving the pdata untouched (a retried batch is rewritten the same way).
+type Rewriter interface {
+	Rewrite(op, key string, v pcommon.Value) (Action, string)
+}
+
+// Options are the attribute rules shared by every format.
+type Options struct {
+	// SuppressInvokeAgentInput leaves gen_ai.input.messages out of invoke_agent spans.
+	SuppressInvokeAgentInput bool
+	// Rewriter, when set, sees every span and event attribute.
+	Rewriter Rewriter
+}
+
+// rewrite applies the options to one attribute.
+func (o *Options) rewrite(op, key string, v pcommon.Value) (Action, string) {
+	if o.SuppressInvokeAgentInput && op == "invoke_agent" && key == "gen_ai.input.messages" {
+		return Drop, ""
+	}
+	if o.Rewriter != nil {
+		return o.Rewriter.Rewrite(op, key, v)
+	}
+	return Keep, ""
+}
+
+func (o *Options) active() bool {
+	return o.SuppressInvokeAgentInput || o.Rewriter != nil
+}

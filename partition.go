@@ -1,0 +1,178 @@
+package agent365exporter // import "github.com/agent365-otel/agent365exporter"
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/agent365-otel/agent365exporter/internal/discovery"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
+)
+
+// dropReason says why a span was not delivered. Its name is the reason
+// attribute of otelcol_exporter_agent365_dropped_spans.
+type dropReason int
+
+const (
+	dropMissingOperation dropReason = iota
+	dropUnsupportedOperation
+	dropMissingTenant
+	dropMissingAgent
+	dropInvalidTenant
+	dropInvalidAgent
+	dropTenantDiscovery
+	dropPermanentError
+	dropPayloadTooLarge
+	numDropReasons
+)
+
+var dropReasonNames = [numDropReasons]string{
+	dropMissingOperation:     "missing_operation",
+	dropUnsupportedOperation: "unsupported_operation",
+	dropMissingTenant:        "missing_tenant_id",
+	dropMissingAgent:         "missing_agent_id",
+	dropInvalidTenant:        "invalid_tenant_id",
+	dropInvalidAgent:         "invalid_agent_id",
+	dropTenantDiscovery:      "tenant_discovery_failed",
+	dropPermanentError:       "rejected_by_service",
+	dropPayloadTooLarge:      "payload_too_large",
+}
+
+func (r dropReason) String() string { return dropReasonNames[r] }
+
+// identity is the (tenant, agent) pair a span is sent for.
+type identity struct {
+	tenant, agent string
+}
+
+// idValue is an identity attribute as found: absent, a usable string, or
+// present but unusable.
+type idValue struct {
+	value   string
+	present bool
+	invalid bool
+}
+
+func readID(v pcommon.Value) idValue {
+	if v.Type() != pcommon.ValueTypeStr {
+		if v.Type() == pcommon.ValueTypeEmpty {
+			return idValue{}
+		}
+		return idValue{present: true, invalid: true}
+	}
+	s := strings.TrimSpace(v.Str())
+	if s == "" {
+		return idValue{}
+	}
+	return idValue{value: s, present: true, invalid: discovery.CheckID(s) != nil}
+}
+
+// idFields are the identity and operation attributes of one attribute map.
+type idFields struct {
+	op                   pcommon.Value
+	hasOp                bool
+	tenant, tenantLegacy idValue
+	agent, agentPlatform idValue
+}
+
+// scanIDs reads the identity keys (and the operation) of m in one pass.
+func scanIDs(m pcommon.Map) idFields {
+	var f idFields
+	for k, v := range m.All() {
+		switch k {
+		case schema.OperationName:
+			f.op, f.hasOp = v, true
+		case schema.TenantID:
+			f.tenant = readID(v)
+		case schema.TenantIDLegacy:
+			f.tenantLegacy = readID(v)
+		case schema.AgentID:
+			f.agent = readID(v)
+		case schema.AgentPlatformID:
+			f.agentPlatform = readID(v)
+		}
+	}
+	return f
+}
+
+// first returns the first present value; later sources are fallbacks only
+// when earlier ones are absent, never when they are invalid, so a span is
+// never sent under an identity it did not name.
+func first(vals ...idValue) idValue {
+	for _, v := range vals {
+		if v.present {
+			return v
+		}
+	}
+	return idValue{}
+}
+
+// classifier resolves each span's identity and checks its operation.
+type classifier struct {
+	operations   []string
+	acceptChat   bool // "chat" in any letter case; the service compares it so
+	fromResource bool
+	defTenant    idValue
+	defAgent     idValue
+}
+
+func newClassifier(cfg *Config) *classifier {
+	c := &classifier{fromResource: cfg.Identity.FromResource}
+	for _, op := range cfg.Operations {
+		op = strings.TrimSpace(op)
+		c.operations = append(c.operations, op)
+		if strings.EqualFold(op, "chat") {
+			c.acceptChat = true
+		}
+	}
+	c.defTenant = readID(pcommon.NewValueStr(cfg.Identity.DefaultTenantID))
+	c.defAgent = readID(pcommon.NewValueStr(cfg.Identity.DefaultAgentID))
+	return c
+}
+
+// resourceIDs are the identity values a resource offers its spans.
+type resourceIDs struct {
+	tenant, agent idValue
+}
+
+func (c *classifier) resource(m pcommon.Map) resourceIDs {
+	if !c.fromResource {
+		return resourceIDs{}
+	}
+	f := scanIDs(m)
+	return resourceIDs{tenant: first(f.tenant, f.tenantLegacy), agent: first(f.agent, f.agentPlatform)}
+}
+
+// classify returns the identity and operation of a span, or why it is dropped.
+func (c *classifier) classify(attrs pcommon.Map, res resourceIDs) (identity, string, dropReason, bool) {
+	f := scanIDs(attrs)
+	if !f.hasOp || f.op.Type() == pcommon.ValueTypeEmpty || (f.op.Type() == pcommon.ValueTypeStr && f.op.Str() == "") {
+		return identity{}, "", dropMissingOperation, false
+	}
+	if f.op.Type() != pcommon.ValueTypeStr || !c.accepts(f.op.Str()) {
+		return identity{}, "", dropUnsupportedOperation, false
+	}
+	op := f.op.Str()
+	tenant := first(f.tenant, f.tenantLegacy, res.tenant, c.defTenant)
+	agent := first(f.agent, f.agentPlatform, res.agent, c.defAgent)
+	switch {
+	case !tenant.present:
+		return identity{}, op, dropMissingTenant, false
+	case tenant.invalid:
+		return identity{}, op, dropInvalidTenant, false
+	case !agent.present:
+		return identity{}, op, dropMissingAgent, false
+	case agent.invalid:
+		return identity{}, op, dropInvalidAgent, false
+	}
+	return identity{tenant: tenant.value, agent: agent.value}, op, 0, true
+}
+
+func (c *classifier) accepts(op string) bool {
+	for _, o := range c.operations {
+		if o == op {
+			return true
+		}
+	}
+	return c.acceptChat && strings.EqualFold(op, "chat")
+}
