@@ -142,7 +142,7 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 			spans := ss.Spans()
 			for si := 0; si < spans.Len(); si++ {
 				span := spans.At(si)
-				id, op, reason, ok := e.classifier.classify(span.Attributes(), resIDs)
+				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs)
 				if !ok {
 					b.drops[reason]++
 					continue
@@ -160,9 +160,9 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 				ref := len(b.refs)
 				b.refs = append(b.refs, spanRef{rs: int32(rsi), ss: int32(ssi), s: int32(si)})
 				start := len(b.buf)
-				b.buf = e.format.AppendSpan(b.buf, span, op)
+				b.buf = e.format.AppendSpan(b.buf, span, meta)
 				if len(b.buf)-start > e.cfg.MaxSpanBytes {
-					b.buf = e.truncate(b, b.buf[:start], span, op)
+					b.buf = e.truncate(b, b.buf[:start], span, meta)
 				}
 				last.spans = append(last.spans, payload.Span{Start: start, End: len(b.buf), Scope: lastScope, Ref: ref})
 			}
@@ -172,11 +172,11 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 
 // truncate appends a shrunk copy of span; the pushed data is not modified,
 // so a retry starts again from the original.
-func (e *agent365Exporter) truncate(b *batch, dst []byte, span ptrace.Span, op string) []byte {
+func (e *agent365Exporter) truncate(b *batch, dst []byte, span ptrace.Span, meta payload.SpanMeta) []byte {
 	clone := ptrace.NewSpan()
 	span.CopyTo(clone)
 	res := truncate.Span(clone, e.cfg.MaxSpanBytes, func(s ptrace.Span) int {
-		b.scratch = e.format.AppendSpan(b.scratch[:0], s, op)
+		b.scratch = e.format.AppendSpan(b.scratch[:0], s, meta)
 		return len(b.scratch)
 	}, schema.IdentityKeys)
 	b.truncated++
@@ -185,7 +185,7 @@ func (e *agent365Exporter) truncate(b *batch, dst []byte, span ptrace.Span, op s
 		e.logger.Warn("Span is still over max_span_bytes after truncation; it is sent alone",
 			zap.String("span_name", cut(span.Name(), 100)), zap.Int("bytes", res.After), zap.Int("max_span_bytes", e.cfg.MaxSpanBytes))
 	}
-	return e.format.AppendSpan(dst, clone, op)
+	return e.format.AppendSpan(dst, clone, meta)
 }
 
 // job is one request: spans of one group, within max_payload_bytes.

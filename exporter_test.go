@@ -147,6 +147,11 @@ func TestIdentityResolution(t *testing.T) {
 				return
 			}
 			assert.Equal(t, map[string][]string{tt.wantPath: {"chat"}}, svc.byPath())
+			// The payload names the identity it was sent under, wherever it came from.
+			segs := strings.Split(tt.wantPath, "/")
+			attrs := svc.received()[0].Payload.ResourceSpans[0].ScopeSpans[0].Spans[0].Attributes
+			assert.Equal(t, segs[3], attrs["microsoft.tenant.id"])
+			assert.Equal(t, segs[6], attrs["gen_ai.agent.id"])
 		})
 	}
 }

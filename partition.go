@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/agent365-otel/agent365exporter/internal/discovery"
+	"github.com/agent365-otel/agent365exporter/internal/payload"
 	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
@@ -48,7 +49,8 @@ type identity struct {
 // idValue is an identity attribute as found: absent, a usable string, or
 // present but unusable.
 type idValue struct {
-	value   string
+	value   string // trimmed
+	raw     string // as the attribute holds it
 	present bool
 	invalid bool
 }
@@ -64,7 +66,7 @@ func readID(v pcommon.Value) idValue {
 	if s == "" {
 		return idValue{}
 	}
-	return idValue{value: s, present: true, invalid: discovery.CheckID(s) != nil}
+	return idValue{value: s, raw: v.Str(), present: true, invalid: discovery.CheckID(s) != nil}
 }
 
 // idFields are the identity and operation attributes of one attribute map.
@@ -143,29 +145,37 @@ func (c *classifier) resource(m pcommon.Map) resourceIDs {
 	return resourceIDs{tenant: first(f.tenant, f.tenantLegacy), agent: first(f.agent, f.agentPlatform)}
 }
 
-// classify returns the identity and operation of a span, or why it is dropped.
-func (c *classifier) classify(attrs pcommon.Map, res resourceIDs) (identity, string, dropReason, bool) {
+// classify returns the identity and operation of a span, or why it is
+// dropped. meta names the identity in the payload when the span's own
+// current keys do not.
+func (c *classifier) classify(attrs pcommon.Map, res resourceIDs) (id identity, meta payload.SpanMeta, reason dropReason, ok bool) {
 	f := scanIDs(attrs)
 	if !f.hasOp || f.op.Type() == pcommon.ValueTypeEmpty || (f.op.Type() == pcommon.ValueTypeStr && f.op.Str() == "") {
-		return identity{}, "", dropMissingOperation, false
+		return id, meta, dropMissingOperation, false
 	}
 	if f.op.Type() != pcommon.ValueTypeStr || !c.accepts(f.op.Str()) {
-		return identity{}, "", dropUnsupportedOperation, false
+		return id, meta, dropUnsupportedOperation, false
 	}
-	op := f.op.Str()
+	meta.Op = f.op.Str()
 	tenant := first(f.tenant, f.tenantLegacy, res.tenant, c.defTenant)
 	agent := first(f.agent, f.agentPlatform, res.agent, c.defAgent)
 	switch {
 	case !tenant.present:
-		return identity{}, op, dropMissingTenant, false
+		return id, meta, dropMissingTenant, false
 	case tenant.invalid:
-		return identity{}, op, dropInvalidTenant, false
+		return id, meta, dropInvalidTenant, false
 	case !agent.present:
-		return identity{}, op, dropMissingAgent, false
+		return id, meta, dropMissingAgent, false
 	case agent.invalid:
-		return identity{}, op, dropInvalidAgent, false
+		return id, meta, dropInvalidAgent, false
 	}
-	return identity{tenant: tenant.value, agent: agent.value}, op, 0, true
+	if !f.tenant.present || f.tenant.value != f.tenant.raw {
+		meta.TenantID = tenant.value
+	}
+	if !f.agent.present || f.agent.value != f.agent.raw {
+		meta.AgentID = agent.value
+	}
+	return identity{tenant: tenant.value, agent: agent.value}, meta, 0, true
 }
 
 func (c *classifier) accepts(op string) bool {

@@ -46,7 +46,8 @@ func (f *A365) AppendScopeOpen(dst []byte, sc pcommon.InstrumentationScope, _ st
 }
 
 // AppendSpan implements Format.
-func (f *A365) AppendSpan(dst []byte, span ptrace.Span, op string) []byte {
+func (f *A365) AppendSpan(dst []byte, span ptrace.Span, meta SpanMeta) []byte {
+	op := meta.Op
 	var opts *Options
 	if f.opts.active() {
 		opts = &f.opts
@@ -70,7 +71,7 @@ func (f *A365) AppendSpan(dst []byte, span ptrace.Span, op string) []byte {
 	dst = append(dst, `,"endTimeUnixNano":`...)
 	dst = strconv.AppendUint(dst, uint64(span.EndTimestamp()), 10)
 	dst = append(dst, `,"attributes":`...)
-	dst = appendAttributes(dst, span.Attributes(), opts, op)
+	dst = appendSpanAttributes(dst, span.Attributes(), opts, meta)
 
 	dst = append(dst, `,"events":`...)
 	if events := span.Events(); events.Len() == 0 {
@@ -123,15 +124,26 @@ func (f *A365) AppendSpan(dst []byte, span ptrace.Span, op string) []byte {
 	return append(dst, "}}"...)
 }
 
-// appendAttributes writes m as a JSON object, or null when nothing is written.
-func appendAttributes(dst []byte, m pcommon.Map, opts *Options, op string) []byte {
+// appendSpanAttributes writes a span's attributes, and the identity of meta
+// in place of any value the span had under those keys.
+func appendSpanAttributes(dst []byte, m pcommon.Map, opts *Options, meta SpanMeta) []byte {
+	var skipTenant, skipAgent string
+	if meta.TenantID != "" {
+		skipTenant = "microsoft.tenant.id"
+	}
+	if meta.AgentID != "" {
+		skipAgent = "gen_ai.agent.id"
+	}
 	open := len(dst)
 	dst = append(dst, '{')
 	n := 0
 	for k, v := range m.All() {
+		if (skipTenant != "" && k == skipTenant) || (skipAgent != "" && k == skipAgent) {
+			continue
+		}
 		action, repl := Keep, ""
 		if opts != nil {
-			action, repl = opts.rewrite(op, k, v)
+			action, repl = opts.rewrite(meta.Op, k, v)
 			if action == Drop {
 				continue
 			}
@@ -148,10 +160,31 @@ func appendAttributes(dst []byte, m pcommon.Map, opts *Options, op string) []byt
 			dst = appendValue(dst, v, 0)
 		}
 	}
+	if skipTenant != "" {
+		dst = appendMember(dst, &n, skipTenant, meta.TenantID)
+	}
+	if skipAgent != "" {
+		dst = appendMember(dst, &n, skipAgent, meta.AgentID)
+	}
 	if n == 0 {
 		return append(dst[:open], "null"...)
 	}
 	return append(dst, '}')
+}
+
+func appendMember(dst []byte, n *int, key, value string) []byte {
+	if *n > 0 {
+		dst = append(dst, ',')
+	}
+	*n++
+	dst = AppendString(dst, key)
+	dst = append(dst, ':')
+	return AppendString(dst, value)
+}
+
+// appendAttributes writes m as a JSON object, or null when nothing is written.
+func appendAttributes(dst []byte, m pcommon.Map, opts *Options, op string) []byte {
+	return appendSpanAttributes(dst, m, opts, SpanMeta{Op: op})
 }
 
 func appendValue(dst []byte, v pcommon.Value, depth int) []byte {

@@ -51,7 +51,7 @@ func goldenSpan() ptrace.Span {
 }
 
 func TestA365SpanGolden(t *testing.T) {
-	got := string(NewA365(Options{}).AppendSpan(nil, goldenSpan(), "invoke_agent"))
+	got := string(NewA365(Options{}).AppendSpan(nil, goldenSpan(), SpanMeta{Op: "invoke_agent"}))
 	want := `{"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234692","parentSpanId":"959a854f18fa2c22",` +
 		`"name":"invoke_agent Azure OpenAI Agent","kind":"CLIENT","startTimeUnixNano":1732465014017403000,"endTimeUnixNano":1732465029373357000,` +
 		`"attributes":{"gen_ai.operation.name":"invoke_agent","gen_ai.usage.input_tokens":33,"temperature":0.5,"whole":3.0,"stream":true,` +
@@ -64,7 +64,7 @@ func TestA365SpanGolden(t *testing.T) {
 
 func TestA365SpanDefaults(t *testing.T) {
 	span := ptrace.NewSpan()
-	got := string(NewA365(Options{}).AppendSpan(nil, span, ""))
+	got := string(NewA365(Options{}).AppendSpan(nil, span, SpanMeta{Op: ""}))
 	want := `{"traceId":"00000000000000000000000000000000","spanId":"0000000000000000","name":"","kind":"UNSPECIFIED",` +
 		`"startTimeUnixNano":0,"endTimeUnixNano":0,"attributes":null,"events":null,"links":null,"status":{"code":"UNSET","message":""}}`
 	assert.Equal(t, want, got)
@@ -115,7 +115,7 @@ func TestA365HostileValuesStayValidJSON(t *testing.T) {
 		deep = deep.PutEmptyMap("d")
 	}
 	span.Status().SetMessage("\xff")
-	out := NewA365(Options{}).AppendSpan(nil, span, "chat")
+	out := NewA365(Options{}).AppendSpan(nil, span, SpanMeta{Op: "chat"})
 	require.True(t, json.Valid(out), "invalid JSON")
 	require.True(t, utf8.Valid(out), "invalid UTF-8")
 
@@ -182,10 +182,25 @@ func TestA365Rewrites(t *testing.T) {
 	span.Events().AppendEmpty().Attributes().PutStr("secret", "s")
 
 	f := NewA365(Options{SuppressInvokeAgentInput: true, Rewriter: upper{}})
-	got := string(f.AppendSpan(nil, span, "invoke_agent"))
+	got := string(f.AppendSpan(nil, span, SpanMeta{Op: "invoke_agent"}))
 	assert.Contains(t, got, `"attributes":{"gen_ai.output.messages":"[invoke_agent]"}`)
 	assert.Contains(t, got, `"name":"","attributes":null}`, "event attribute dropped")
 
-	got = string(f.AppendSpan(nil, span, "chat"))
+	got = string(f.AppendSpan(nil, span, SpanMeta{Op: "chat"}))
 	assert.Contains(t, got, `"attributes":{"gen_ai.input.messages":"in","gen_ai.output.messages":"[chat]"}`, "input kept outside invoke_agent")
+}
+
+func TestA365IdentityAdded(t *testing.T) {
+	f := NewA365(Options{})
+	span := ptrace.NewSpan()
+	got := string(f.AppendSpan(nil, span, SpanMeta{Op: "chat", TenantID: "t1", AgentID: "a1"}))
+	assert.Contains(t, got, `"attributes":{"microsoft.tenant.id":"t1","gen_ai.agent.id":"a1"}`)
+
+	span.Attributes().PutStr("microsoft.tenant.id", " ")
+	span.Attributes().PutStr("tenant.id", "t1")
+	span.Attributes().PutStr("x", "y")
+	got = string(f.AppendSpan(nil, span, SpanMeta{Op: "chat", TenantID: "t1"}))
+	assert.Contains(t, got, `"attributes":{"tenant.id":"t1","x":"y","microsoft.tenant.id":"t1"}`, "no duplicate key")
+	got = string(f.AppendSpan(nil, span, SpanMeta{Op: "chat"}))
+	assert.Contains(t, got, `"attributes":{"microsoft.tenant.id":" ","tenant.id":"t1","x":"y"}`)
 }

@@ -19,9 +19,18 @@ type Format interface {
 	AppendResourceOpen(dst []byte, res pcommon.Resource, schemaURL string) []byte
 	// AppendScopeOpen starts the list of spans of scope sc.
 	AppendScopeOpen(dst []byte, sc pcommon.InstrumentationScope, schemaURL string) []byte
-	// AppendSpan writes one span. op is its gen_ai.operation.name, which
-	// attribute rules may depend on.
-	AppendSpan(dst []byte, span ptrace.Span, op string) []byte
+	// AppendSpan writes one span.
+	AppendSpan(dst []byte, span ptrace.Span, meta SpanMeta) []byte
+}
+
+// SpanMeta is what the exporter knows of a span beyond its pdata.
+type SpanMeta struct {
+	// Op is the span's gen_ai.operation.name; attribute rules may depend on it.
+	Op string
+	// TenantID and AgentID, when set, are written as microsoft.tenant.id and
+	// gen_ai.agent.id: the span's identity came from elsewhere (the resource,
+	// a legacy key, the configured defaults) and the payload names it.
+	TenantID, AgentID string
 }
 
 // The closing bytes are the same for every format.

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const limit = 256000
 
 func measureWith(f payload.Format) Measure {
-	return func(s ptrace.Span) int { return len(f.AppendSpan(nil, s, "chat")) }
+	return func(s ptrace.Span) int { return len(f.AppendSpan(nil, s, payload.SpanMeta{Op: "chat"})) }
 }
 
 var measure = measureWith(payload.NewA365(payload.Options{}))
@@ -223,7 +223,7 @@ func TestAttributesDroppedByEncoderDoNotStall(t *testing.T) {
 	// The encoder leaves invoke_agent input out; trimming it changes nothing,
 	// and truncation must move on to what does.
 	f := payload.NewA365(payload.Options{SuppressInvokeAgentInput: true})
-	m := func(s ptrace.Span) int { return len(f.AppendSpan(nil, s, "invoke_agent")) }
+	m := func(s ptrace.Span) int { return len(f.AppendSpan(nil, s, payload.SpanMeta{Op: "invoke_agent"})) }
 	span := newSpan(map[string]string{
 		"gen_ai.input.messages":  strings.Repeat("i", 900000),
 		"gen_ai.output.messages": strings.Repeat("o", 300000),
@@ -238,7 +238,7 @@ func TestInvalidUTF8AndQuotesInContent(t *testing.T) {
 	span := newSpan(map[string]string{"x": content})
 	res := Span(span, limit, measure, protectedKeys)
 	require.True(t, res.Fits(limit))
-	out := payload.NewA365(payload.Options{}).AppendSpan(nil, span, "chat")
+	out := payload.NewA365(payload.Options{}).AppendSpan(nil, span, payload.SpanMeta{Op: "chat"})
 	assert.True(t, json.Valid(out))
 }
 
