@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agent365-otel/agent365exporter/internal/payload"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
 // batch is the working state of one push, pooled between pushes so that
@@ -23,6 +24,8 @@ type batch struct {
 	drops     [numDropReasons]int64
 	truncated int64
 	oversized int64
+	upgraded  int
+	presence  schema.Presence
 }
 
 // spanRef locates a span in the pushed ptrace.Traces.
@@ -43,6 +46,8 @@ type group struct {
 	url    string
 	layout payload.Layout
 	spans  []payload.Span
+	// findings of validation, nil when every span was complete or it is off.
+	findings *agentFindings
 }
 
 func newBatch() *batch {
@@ -69,13 +74,14 @@ func (b *batch) reset() {
 		g.layout.Scopes = g.layout.Scopes[:0]
 		g.spans = g.spans[:0]
 		g.url = ""
+		g.findings = nil
 		b.spare = append(b.spare, g)
 	}
 	clear(b.groups)
 	b.groups = b.groups[:0]
 	clear(b.index)
 	b.drops = [numDropReasons]int64{}
-	b.truncated, b.oversized = 0, 0
+	b.truncated, b.oversized, b.upgraded = 0, 0, 0
 }
 
 // group returns the group of id under the resource whose encoded opening

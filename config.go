@@ -6,14 +6,17 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/agent365-otel/agent365exporter/internal/discovery"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
 // Config defines the configuration of the agent365 exporter.
@@ -47,6 +50,17 @@ type Config struct {
 
 	// SuppressInvokeAgentInput leaves gen_ai.input.messages out of invoke_agent spans.
 	SuppressInvokeAgentInput bool `mapstructure:"suppress_invoke_agent_input"`
+	// Redact rules drop, replace or hash attribute values before they are sent.
+	Redact []RedactRule `mapstructure:"redact"`
+
+	// UpgradeLegacyAttributes renames the attribute names of older
+	// instrumentation (tenant.id, gen_ai.caller.id, ...) to the current ones.
+	UpgradeLegacyAttributes bool `mapstructure:"upgrade_legacy_attributes"`
+	// Validation checks the attributes Agent 365 requires of each operation.
+	Validation ValidationConfig `mapstructure:"validation"`
+
+	// Format is the body shape: a365 (the SDKs' flattened JSON) or otlp_json.
+	Format string `mapstructure:"format"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -60,6 +74,49 @@ type IdentityConfig struct {
 	// FromResource looks for the identity keys on the resource.
 	FromResource bool `mapstructure:"from_resource"`
 }
+
+// ValidationConfig sets how spans missing required attributes are treated.
+type ValidationConfig struct {
+	// Mode is off, report (count and log them) or enforce (drop them).
+	Mode string `mapstructure:"mode"`
+	// LogInterval is the least time between two summaries in the log.
+	LogInterval time.Duration `mapstructure:"log_interval"`
+}
+
+// Validation modes.
+const (
+	ValidationOff     = "off"
+	ValidationReport  = "report"
+	ValidationEnforce = "enforce"
+)
+
+// RedactRule changes the values of some attribute keys before they leave
+// the collector.
+type RedactRule struct {
+	// Keys are the attribute keys the rule applies to.
+	Keys []string `mapstructure:"keys"`
+	// Action is drop, replace (with the marker "[REDACTED]") or hash
+	// ("sha256:" and the hex SHA-256, or HMAC-SHA256 with hash_key).
+	Action string `mapstructure:"action"`
+	// Operations limits the rule to spans of these operations; empty: all.
+	Operations []string `mapstructure:"operations"`
+	// HashKey makes hash an HMAC, so that short values cannot be guessed
+	// from their hash.
+	HashKey configopaque.String `mapstructure:"hash_key"`
+}
+
+// Redaction actions.
+const (
+	RedactDrop    = "drop"
+	RedactReplace = "replace"
+	RedactHash    = "hash"
+)
+
+// Body formats.
+const (
+	FormatA365     = "a365"
+	FormatOTLPJSON = "otlp_json"
+)
 
 var _ component.Config = (*Config)(nil)
 
@@ -113,6 +170,45 @@ func (cfg *Config) Validate() error {
 		if err := discovery.CheckID(id); err != nil {
 			errs = append(errs, fmt.Errorf("identity.default_agent_id: %w", err))
 		}
+	}
+	switch cfg.Validation.Mode {
+	case ValidationOff, ValidationReport, ValidationEnforce:
+	default:
+		errs = append(errs, fmt.Errorf("validation.mode %q is unknown; use %q, %q (count and log spans missing required attributes) or %q (drop them)",
+			cfg.Validation.Mode, ValidationOff, ValidationReport, ValidationEnforce))
+	}
+	if cfg.Validation.LogInterval < 0 {
+		errs = append(errs, fmt.Errorf("validation.log_interval must not be negative, got %s", cfg.Validation.LogInterval))
+	}
+	for i, r := range cfg.Redact {
+		if len(r.Keys) == 0 {
+			errs = append(errs, fmt.Errorf("redact[%d].keys must list at least one attribute key, such as %q", i, "gen_ai.input.messages"))
+		}
+		for j, k := range r.Keys {
+			if strings.TrimSpace(k) == "" {
+				errs = append(errs, fmt.Errorf("redact[%d].keys[%d] is empty", i, j))
+			} else if schema.IdentityKeys(k) {
+				errs = append(errs, fmt.Errorf("redact[%d].keys[%d]: %q routes the span (identity or operation) and cannot be redacted", i, j, k))
+			}
+		}
+		switch r.Action {
+		case RedactDrop, RedactReplace, RedactHash:
+		default:
+			errs = append(errs, fmt.Errorf("redact[%d].action %q is unknown; use %q, %q or %q", i, r.Action, RedactDrop, RedactReplace, RedactHash))
+		}
+		if r.HashKey != "" && r.Action != RedactHash {
+			errs = append(errs, fmt.Errorf("redact[%d].hash_key is set but action is %q; it only applies to %q", i, r.Action, RedactHash))
+		}
+		for j, op := range r.Operations {
+			if strings.TrimSpace(op) == "" {
+				errs = append(errs, fmt.Errorf("redact[%d].operations[%d] is empty", i, j))
+			}
+		}
+	}
+	switch cfg.Format {
+	case FormatA365, FormatOTLPJSON:
+	default:
+		errs = append(errs, fmt.Errorf("format %q is unknown; use %q (the Agent 365 SDKs' JSON) or %q (standard OTLP/HTTP JSON)", cfg.Format, FormatA365, FormatOTLPJSON))
 	}
 	return errors.Join(errs...)
 }

@@ -48,10 +48,14 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Timeout)
 	assert.True(t, cfg.QueueConfig.HasValue(), "the sending queue is on by default")
 	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.True(t, cfg.UpgradeLegacyAttributes)
+	assert.Equal(t, ValidationConfig{Mode: ValidationReport, LogInterval: time.Minute}, cfg.Validation)
+	assert.Equal(t, FormatA365, cfg.Format)
+	assert.Empty(t, cfg.Redact)
 }
 
 func TestLoadValidConfigs(t *testing.T) {
-	for _, name := range []string{"", "tenant_island", "loopback_http", "localhost_http", "ipv6_loopback_http", "no_queue"} {
+	for _, name := range []string{"", "tenant_island", "loopback_http", "localhost_http", "ipv6_loopback_http", "no_queue", "content_controls"} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(t, name)
 			require.NoError(t, err)
@@ -92,6 +96,16 @@ func TestLoadValidConfigs(t *testing.T) {
 	assert.Equal(t, discovery.ModeTenantIsland, cfg.EndpointDiscovery)
 	assert.Equal(t, "gov", cfg.ClusterCategory)
 
+	cfg, err = loadConfig(t, "content_controls")
+	require.NoError(t, err)
+	assert.False(t, cfg.UpgradeLegacyAttributes)
+	assert.Equal(t, ValidationConfig{Mode: ValidationEnforce, LogInterval: 5 * time.Minute}, cfg.Validation)
+	assert.Equal(t, FormatOTLPJSON, cfg.Format)
+	require.Len(t, cfg.Redact, 3)
+	assert.Equal(t, RedactRule{Keys: []string{"gen_ai.system_instructions"}, Action: RedactReplace, Operations: []string{"invoke_agent", "chat"}}, cfg.Redact[1])
+	assert.Equal(t, RedactHash, cfg.Redact[0].Action)
+	assert.NotEmpty(t, cfg.Redact[0].HashKey)
+
 	cfg, err = loadConfig(t, "no_queue")
 	require.NoError(t, err)
 	assert.False(t, cfg.QueueConfig.HasValue())
@@ -117,6 +131,13 @@ func TestLoadInvalidConfigs(t *testing.T) {
 		{"bad_default_agent", "identity.default_agent_id: invalid id: character ' '"},
 		{"island_short_tenant", "identity.default_tenant_id: invalid tenant id: normalized tenant identifier must be at least 3 characters"},
 		{"zero_concurrency", "max_concurrent_requests must be at least 1"},
+		{"bad_validation_mode", `validation.mode "strict" is unknown; use "off", "report" (count and log spans missing required attributes) or "enforce" (drop them)`},
+		{"negative_log_interval", "validation.log_interval must not be negative"},
+		{"bad_redact_action", `redact[0].action "mask" is unknown; use "drop", "replace" or "hash"`},
+		{"redact_no_keys", "redact[0].keys must list at least one attribute key"},
+		{"redact_identity_key", `redact[0].keys[0]: "gen_ai.agent.id" routes the span (identity or operation) and cannot be redacted`},
+		{"hash_key_without_hash", `redact[0].hash_key is set but action is "replace"`},
+		{"bad_format", `format "protobuf" is unknown; use "a365" (the Agent 365 SDKs' JSON) or "otlp_json"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

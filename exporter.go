@@ -34,6 +34,7 @@ type agent365Exporter struct {
 	telemetry  *metadata.TelemetryBuilder
 	router     *discovery.Router
 	classifier *classifier
+	validator  *validator
 	format     payload.Format
 	userAgent  string
 	client     *http.Client
@@ -60,10 +61,19 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 		telemetry:  tb,
 		router:     router,
 		classifier: newClassifier(cfg),
-		format:     payload.NewA365(payload.Options{SuppressInvokeAgentInput: cfg.SuppressInvokeAgentInput}),
+		validator:  newValidator(cfg.Validation, set.Logger, tb),
 		userAgent: fmt.Sprintf("%s/%s agent365exporter (%s/%s)",
 			set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH),
 		notices: newOnceSet(1024),
+	}
+	opts := payload.Options{SuppressInvokeAgentInput: cfg.SuppressInvokeAgentInput}
+	if r := newRedactor(cfg.Redact); r != nil {
+		opts.Rewriter = r
+	}
+	if cfg.Format == FormatOTLPJSON {
+		e.format = payload.NewOTLPJSON(opts)
+	} else {
+		e.format = payload.NewA365(opts)
 	}
 	for r := range numDropReasons {
 		e.dropOpts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r.String())))
@@ -127,9 +137,17 @@ func (e *agent365Exporter) pushTraces(ctx context.Context, td ptrace.Traces) err
 // encode classifies and encodes every span of td into b, grouped by
 // identity and resource.
 func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
+	upgrade := e.cfg.UpgradeLegacyAttributes
+	var presence *schema.Presence
+	if e.validator != nil {
+		presence = &b.presence
+	}
 	rss := td.ResourceSpans()
 	for rsi := 0; rsi < rss.Len(); rsi++ {
 		rs := rss.At(rsi)
+		if upgrade {
+			b.upgraded += upgradeLegacy(rs.Resource().Attributes())
+		}
 		resIDs := e.classifier.resource(rs.Resource().Attributes())
 		b.resOpen = e.format.AppendResourceOpen(b.resOpen[:0], rs.Resource(), rs.SchemaUrl())
 		resKey := ""
@@ -142,7 +160,17 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 			spans := ss.Spans()
 			for si := 0; si < spans.Len(); si++ {
 				span := spans.At(si)
-				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs)
+				if presence != nil {
+					*presence = schema.Presence{}
+				}
+				var upgraded *int
+				if upgrade {
+					upgraded = &b.upgraded
+					if span.Events().Len() > 0 {
+						b.upgraded += upgradeEvents(span)
+					}
+				}
+				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs, presence, upgraded)
 				if !ok {
 					b.drops[reason]++
 					continue
@@ -153,6 +181,10 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 					}
 					last = b.group(id, resKey)
 					lastScope = -1
+				}
+				if presence != nil && !e.check(last, presence, meta) {
+					b.drops[dropMissingRequired]++
+					continue
 				}
 				if lastScope < 0 {
 					lastScope = last.scope(b.scopeOpen)
@@ -168,6 +200,41 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 			}
 		}
 	}
+}
+
+// upgradeEvents renames legacy keys of a span's events; the span's own
+// attributes are upgraded while they are classified.
+func upgradeEvents(span ptrace.Span) int {
+	n := 0
+	events := span.Events()
+	for i := 0; i < events.Len(); i++ {
+		n += upgradeLegacy(events.At(i).Attributes())
+	}
+	return n
+}
+
+// check records the required attributes a span lacks in its group's
+// findings and reports whether the span may be sent.
+func (e *agent365Exporter) check(g *group, p *schema.Presence, meta payload.SpanMeta) bool {
+	// The identity the payload names counts as present.
+	if meta.TenantID != "" {
+		p.Observe(schema.TenantID, meta.TenantID, false)
+	}
+	if meta.AgentID != "" {
+		p.Observe(schema.AgentID, meta.AgentID, false)
+	}
+	if g.findings == nil {
+		g.findings = newAgentFindings()
+	}
+	f := g.findings
+	f.checked[meta.Op]++
+	if p.Complete(meta.Op) {
+		return true
+	}
+	p.Missing(meta.Op, func(attr string) {
+		f.missing[missingKey{op: meta.Op, attr: attr}]++
+	})
+	return !e.validator.enforce
 }
 
 // truncate appends a shrunk copy of span; the pushed data is not modified,
@@ -233,6 +300,29 @@ func (e *agent365Exporter) countDrops(ctx context.Context, b *batch) {
 	}
 	if b.oversized > 0 {
 		e.telemetry.ExporterAgent365OversizedSpans.Add(ctx, b.oversized)
+	}
+	if b.upgraded > 0 {
+		e.telemetry.ExporterAgent365UpgradedAttributes.Add(ctx, int64(b.upgraded))
+	}
+	if e.validator != nil {
+		findings := map[identity]*agentFindings{}
+		for _, g := range b.groups {
+			if g.findings == nil {
+				continue
+			}
+			f, ok := findings[g.id]
+			if !ok {
+				findings[g.id] = g.findings
+				continue
+			}
+			for op, n := range g.findings.checked {
+				f.checked[op] += n
+			}
+			for k, n := range g.findings.missing {
+				f.missing[k] += n
+			}
+		}
+		e.validator.record(ctx, findings)
 	}
 }
 

@@ -339,7 +339,7 @@ func TestResponseClassification(t *testing.T) {
 			if tt.wantReason != "" {
 				assert.Equal(t, int64(1), h.dropped(t, tt.wantReason))
 			}
-			logs := h.logs.All()
+			logs := h.logs.FilterFieldKey("correlation_id").All()
 			require.NotEmpty(t, logs)
 			assert.Equal(t, "corr-123", logs[0].ContextMap()["correlation_id"])
 			if tt.wantLog != "" {

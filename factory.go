@@ -35,16 +35,19 @@ func createDefaultConfig() component.Config {
 	client.Endpoint = DefaultEndpoint
 	client.Timeout = 30 * time.Second
 	return &Config{
-		ClientConfig:          client,
-		QueueConfig:           configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		RetryConfig:           configretry.NewDefaultBackOffConfig(),
-		EndpointDiscovery:     discovery.ModeGlobal,
-		ClusterCategory:       "prod",
-		Identity:              IdentityConfig{FromResource: true},
-		Operations:            slices.Clone(schema.Operations),
-		MaxSpanBytes:          256000,
-		MaxPayloadBytes:       900000,
-		MaxConcurrentRequests: 4,
+		ClientConfig:            client,
+		QueueConfig:             configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:             configretry.NewDefaultBackOffConfig(),
+		EndpointDiscovery:       discovery.ModeGlobal,
+		ClusterCategory:         "prod",
+		Identity:                IdentityConfig{FromResource: true},
+		Operations:              slices.Clone(schema.Operations),
+		MaxSpanBytes:            256000,
+		MaxPayloadBytes:         900000,
+		MaxConcurrentRequests:   4,
+		UpgradeLegacyAttributes: true,
+		Validation:              ValidationConfig{Mode: ValidationReport, LogInterval: time.Minute},
+		Format:                  FormatA365,
 	}
 }
 
@@ -58,7 +61,8 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		exp.pushTraces,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// Upgrading legacy names renames attributes in place.
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: oCfg.UpgradeLegacyAttributes}),
 		// The HTTP client's timeout bounds each attempt.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(oCfg.RetryConfig),

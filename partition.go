@@ -24,6 +24,7 @@ const (
 	dropTenantDiscovery
 	dropPermanentError
 	dropPayloadTooLarge
+	dropMissingRequired
 	numDropReasons
 )
 
@@ -37,6 +38,7 @@ var dropReasonNames = [numDropReasons]string{
 	dropTenantDiscovery:      "tenant_discovery_failed",
 	dropPermanentError:       "rejected_by_service",
 	dropPayloadTooLarge:      "payload_too_large",
+	dropMissingRequired:      "missing_required_attributes",
 }
 
 func (r dropReason) String() string { return dropReasonNames[r] }
@@ -75,23 +77,34 @@ type idFields struct {
 	hasOp                bool
 	tenant, tenantLegacy idValue
 	agent, agentPlatform idValue
+	legacy               bool // a legacy key is present
 }
 
-// scanIDs reads the identity keys (and the operation) of m in one pass.
-func scanIDs(m pcommon.Map) idFields {
+// scanIDs reads, in one pass, the identity keys and the operation of m,
+// whether m holds legacy keys, and (into p, when given) which required
+// attributes it has.
+func scanIDs(m pcommon.Map, p *schema.Presence) idFields {
 	var f idFields
 	for k, v := range m.All() {
-		switch k {
-		case schema.OperationName:
+		info := schema.Info(k)
+		if info == (schema.KeyInfo{}) {
+			continue
+		}
+		f.legacy = f.legacy || info.Legacy
+		switch info.Role {
+		case schema.RoleOperation:
 			f.op, f.hasOp = v, true
-		case schema.TenantID:
+		case schema.RoleTenant:
 			f.tenant = readID(v)
-		case schema.TenantIDLegacy:
+		case schema.RoleTenantLegacy:
 			f.tenantLegacy = readID(v)
-		case schema.AgentID:
+		case schema.RoleAgent:
 			f.agent = readID(v)
-		case schema.AgentPlatformID:
+		case schema.RoleAgentPlatform:
 			f.agentPlatform = readID(v)
+		}
+		if p != nil && info.Relevant() {
+			observe(p, info, v)
 		}
 	}
 	return f
@@ -141,15 +154,25 @@ func (c *classifier) resource(m pcommon.Map) resourceIDs {
 	if !c.fromResource {
 		return resourceIDs{}
 	}
-	f := scanIDs(m)
+	f := scanIDs(m, nil)
 	return resourceIDs{tenant: first(f.tenant, f.tenantLegacy), agent: first(f.agent, f.agentPlatform)}
 }
 
 // classify returns the identity and operation of a span, or why it is
 // dropped. meta names the identity in the payload when the span's own
-// current keys do not.
-func (c *classifier) classify(attrs pcommon.Map, res resourceIDs) (id identity, meta payload.SpanMeta, reason dropReason, ok bool) {
-	f := scanIDs(attrs)
+// current keys do not. With upgrade, legacy keys are renamed first and
+// *upgraded counts them.
+func (c *classifier) classify(attrs pcommon.Map, res resourceIDs, p *schema.Presence, upgraded *int) (id identity, meta payload.SpanMeta, reason dropReason, ok bool) {
+	f := scanIDs(attrs, p)
+	if f.legacy && upgraded != nil {
+		if n := upgradeLegacy(attrs); n > 0 {
+			*upgraded += n
+			if p != nil {
+				*p = schema.Presence{}
+			}
+			f = scanIDs(attrs, p)
+		}
+	}
 	if !f.hasOp || f.op.Type() == pcommon.ValueTypeEmpty || (f.op.Type() == pcommon.ValueTypeStr && f.op.Str() == "") {
 		return id, meta, dropMissingOperation, false
 	}
@@ -185,4 +208,28 @@ func (c *classifier) accepts(op string) bool {
 		}
 	}
 	return c.acceptChat && strings.EqualFold(op, "chat")
+}
+
+// observe feeds one attribute to p; blank strings and empty values count as absent.
+func observe(p *schema.Presence, info schema.KeyInfo, v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		s := v.Str()
+		p.ObserveInfo(info, s, blank(s))
+	case pcommon.ValueTypeEmpty:
+	default:
+		p.ObserveInfo(info, "", false)
+	}
+}
+
+// blank reports whether s is empty or only white space, looking past the
+// first byte only when it is a space.
+func blank(s string) bool {
+	if s == "" {
+		return true
+	}
+	if c := s[0]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c < 0x80 {
+		return false
+	}
+	return strings.TrimSpace(s) == ""
 }

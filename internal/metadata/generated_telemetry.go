@@ -16,16 +16,17 @@ func Meter(settings component.TelemetrySettings) metric.Meter {
 // TelemetryBuilder holds the component's own instruments, as listed under
 // telemetry in metadata.yaml.
 type TelemetryBuilder struct {
-	meter                             metric.Meter
-	ExporterAgent365DeliveredSpans    metric.Int64Counter
-	ExporterAgent365DroppedSpans      metric.Int64Counter
-	ExporterAgent365OversizedSpans    metric.Int64Counter
-	ExporterAgent365RejectedSpans     metric.Int64Counter
-	ExporterAgent365RequestDuration   metric.Float64Histogram
-	ExporterAgent365RequestSize       metric.Int64Histogram
-	ExporterAgent365Requests          metric.Int64Counter
-	ExporterAgent365TruncatedSpans    metric.Int64Counter
-	ExporterAgent365MissingAttributes metric.Int64Counter
+	meter                              metric.Meter
+	ExporterAgent365DeliveredSpans     metric.Int64Counter
+	ExporterAgent365DroppedSpans       metric.Int64Counter
+	ExporterAgent365OversizedSpans     metric.Int64Counter
+	ExporterAgent365RejectedSpans      metric.Int64Counter
+	ExporterAgent365RequestDuration    metric.Float64Histogram
+	ExporterAgent365RequestSize        metric.Int64Histogram
+	ExporterAgent365Requests           metric.Int64Counter
+	ExporterAgent365TruncatedSpans     metric.Int64Counter
+	ExporterAgent365MissingAttributes  metric.Int64Counter
+	ExporterAgent365UpgradedAttributes metric.Int64Counter
 }
 
 // NewTelemetryBuilder creates the instruments with the component's MeterProvider.
@@ -86,6 +87,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		"otelcol_exporter_agent365_missing_attributes",
 		metric.WithDescription("Spans missing an attribute Agent 365 requires for their operation, by operation and attribute. [alpha]"),
 		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365UpgradedAttributes, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_upgraded_attributes",
+		metric.WithDescription("Attributes renamed from their legacy name to the current one. [alpha]"),
+		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
 	return &b, errs

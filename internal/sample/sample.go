@@ -45,13 +45,15 @@ func Turn(ss ptrace.ScopeSpans, agent Agent, turn int, start time.Time, opts Opt
 	if size <= 0 {
 		size = 1024
 	}
+	// Ids are unique per start time, turn and agent.
 	var tid pcommon.TraceID
-	binary.BigEndian.PutUint64(tid[:8], uint64(turn)+1)
+	binary.BigEndian.PutUint64(tid[:8], uint64(start.UnixNano())+uint64(turn))
 	binary.BigEndian.PutUint64(tid[8:], hash(agent.AgentID))
 	question := text("What is the delivery status of order "+fmt.Sprint(10000+turn)+"? ", size/2)
 	answer := text("Your order is on its way and should arrive tomorrow. ", size)
 	conversation := fmt.Sprintf("conv-%s-%d", agent.AgentID[:8], turn/4)
 
+	rootID := spanID(tid, 1)
 	root := newSpan(ss, tid, 1, pcommon.SpanID{}, "invoke_agent "+agent.Name, ptrace.SpanKindClient, start, 1500*time.Millisecond)
 	common(root, agent, "invoke_agent", conversation, opts)
 	a := root.Attributes()
@@ -65,7 +67,7 @@ func Turn(ss ptrace.ScopeSpans, agent Agent, turn int, start time.Time, opts Opt
 	a.PutStr("gen_ai.output.messages", messages("assistant", answer))
 	omit(a, opts)
 
-	chat := newSpan(ss, tid, 2, spanID(1), "chat gpt-4o-mini", ptrace.SpanKindClient, start.Add(50*time.Millisecond), 900*time.Millisecond)
+	chat := newSpan(ss, tid, 2, rootID, "chat gpt-4o-mini", ptrace.SpanKindClient, start.Add(50*time.Millisecond), 900*time.Millisecond)
 	common(chat, agent, "chat", conversation, opts)
 	c := chat.Attributes()
 	c.PutStr(key(opts, "gen_ai.execution.type"), "HumanToAgent")
@@ -81,7 +83,7 @@ func Turn(ss ptrace.ScopeSpans, agent Agent, turn int, start time.Time, opts Opt
 	c.PutStr("gen_ai.output.messages", messages("assistant", answer[:len(answer)/2]))
 	omit(c, opts)
 
-	tool := newSpan(ss, tid, 3, spanID(1), "execute_tool get_order_status", ptrace.SpanKindInternal, start.Add(960*time.Millisecond), 300*time.Millisecond)
+	tool := newSpan(ss, tid, 3, rootID, "execute_tool get_order_status", ptrace.SpanKindInternal, start.Add(960*time.Millisecond), 300*time.Millisecond)
 	common(tool, agent, "execute_tool", conversation, opts)
 	tl := tool.Attributes()
 	tl.PutStr("gen_ai.tool.name", "get_order_status")
@@ -92,7 +94,7 @@ func Turn(ss ptrace.ScopeSpans, agent Agent, turn int, start time.Time, opts Opt
 	tl.PutStr(key(opts, "gen_ai.tool.call.result"), `{"status":"in_transit","eta":"tomorrow"}`)
 	omit(tl, opts)
 
-	out := newSpan(ss, tid, 4, spanID(1), "output_messages", ptrace.SpanKindInternal, start.Add(1300*time.Millisecond), 100*time.Millisecond)
+	out := newSpan(ss, tid, 4, rootID, "output_messages", ptrace.SpanKindInternal, start.Add(1300*time.Millisecond), 100*time.Millisecond)
 	common(out, agent, "output_messages", conversation, opts)
 	out.Attributes().PutStr("gen_ai.output.messages", messages("assistant", answer))
 	omit(out.Attributes(), opts)
@@ -126,11 +128,8 @@ func Traces(agents []Agent, turns int, start time.Time, opts Options) ptrace.Tra
 func newSpan(ss ptrace.ScopeSpans, tid pcommon.TraceID, n uint64, parent pcommon.SpanID, name string, kind ptrace.SpanKind, start time.Time, d time.Duration) ptrace.Span {
 	s := ss.Spans().AppendEmpty()
 	s.SetTraceID(tid)
-	id := spanID(n)
-	copy(id[:4], tid[12:])
-	s.SetSpanID(id)
+	s.SetSpanID(spanID(tid, n))
 	if !parent.IsEmpty() {
-		copy(parent[:4], tid[12:])
 		s.SetParentSpanID(parent)
 	}
 	s.SetName(name)
@@ -205,9 +204,10 @@ func text(seed string, n int) string {
 	return strings.Repeat(seed, n/len(seed)+1)[:n]
 }
 
-func spanID(n uint64) pcommon.SpanID {
+// spanID derives span n of a trace from the trace id.
+func spanID(tid pcommon.TraceID, n uint64) pcommon.SpanID {
 	var id pcommon.SpanID
-	binary.BigEndian.PutUint64(id[:], n)
+	binary.BigEndian.PutUint64(id[:], hash(string(tid[:]))^n)
 	return id
 }
 

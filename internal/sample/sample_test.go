@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/goleak"
 )
 
@@ -40,4 +41,24 @@ func TestTraces(t *testing.T) {
 	assert.True(t, hasLegacy)
 	assert.False(t, hasCurrent)
 	assert.False(t, hasName)
+}
+
+func TestIDsAreUnique(t *testing.T) {
+	seen := map[[8]byte]bool{}
+	start := time.Unix(1732465014, 0)
+	for _, td := range []ptrace.Traces{
+		Traces(DefaultAgents, 40, start, Options{}),
+		Traces(DefaultAgents[1:], 40, start.Add(time.Hour), Options{}),
+		Traces(DefaultAgents, 40, start.Add(time.Minute), Options{}),
+	} {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			spans := td.ResourceSpans().At(i).ScopeSpans().At(0).Spans()
+			for j := 0; j < spans.Len(); j++ {
+				id := spans.At(j).SpanID()
+				require.False(t, seen[id], "span id %x twice", id)
+				seen[id] = true
+			}
+		}
+	}
+	assert.Len(t, seen, 160+160+160)
 }

@@ -21,3 +21,45 @@ var Renames = map[string]string{
 	"gen_ai.caller.agent.name":          "microsoft.a365.caller.agent.name",
 	"gen_ai.caller.agent.applicationid": "microsoft.a365.caller.agent.blueprint.id",
 }
+
+// Current returns the current name of a legacy attribute key. It is
+// Renames[key] as a switch: it runs for every attribute of every span.
+func Current(key string) (string, bool) {
+	switch key {
+	case "tenant.id":
+		return "microsoft.tenant.id", true
+	case "session.id":
+		return "microsoft.session.id", true
+	case "gen_ai.agent.applicationid":
+		return "microsoft.a365.agent.blueprint.id", true
+	case "gen_ai.agent.user.id":
+		return "microsoft.agent.user.id", true
+	case "gen_ai.agent.upn":
+		return "microsoft.agent.user.email", true
+	case "gen_ai.caller.id":
+		return "user.id", true
+	case "gen_ai.caller.name":
+		return "user.name", true
+	case "gen_ai.caller.upn":
+		return "user.email", true
+	case "gen_ai.caller.client.ip":
+		return "client.address", true
+	case "gen_ai.channel.name":
+		return "microsoft.channel.name", true
+	case "gen_ai.channel.link":
+		return "microsoft.channel.link", true
+	case "gen_ai.conversation.item.link":
+		return "microsoft.conversation.item.link", true
+	case "gen_ai.tool.arguments":
+		return "gen_ai.tool.call.arguments", true
+	case "gen_ai.event.content":
+		return "gen_ai.tool.call.result", true
+	case "gen_ai.caller.agent.id":
+		return "microsoft.a365.caller.agent.id", true
+	case "gen_ai.caller.agent.name":
+		return "microsoft.a365.caller.agent.name", true
+	case "gen_ai.caller.agent.applicationid":
+		return "microsoft.a365.caller.agent.blueprint.id", true
+	}
+	return "", false
+}

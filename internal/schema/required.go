@@ -45,6 +45,23 @@ var keyBits = func() map[string]uint64 {
 	return m
 }()
 
+func mask(keys []string) uint64 {
+	var m uint64
+	for _, k := range keys {
+		m |= keyBits[k]
+	}
+	return m
+}
+
+var (
+	maskAll          = mask(requiredAll)
+	maskInvokeAgent  = mask(requiredInvokeAgent)
+	maskAgentToAgent = mask(requiredAgentToAgent)
+	maskExecuteTool  = mask(requiredExecuteTool)
+	maskExternalTool = mask(requiredExternalTool)
+	maskInference    = mask(requiredInference)
+)
+
 // Kind groups operation names by the attributes they require.
 type Kind int
 
@@ -78,22 +95,28 @@ type Presence struct {
 
 // Observe records one attribute; empty is true when its value is empty or blank.
 func (p *Presence) Observe(key, value string, empty bool) {
+	p.ObserveInfo(Info(key), value, empty)
+}
+
+// ObserveInfo is Observe for a key whose Info is known.
+func (p *Presence) ObserveInfo(info KeyInfo, value string, empty bool) {
 	if empty {
 		return
 	}
-	if bit, ok := keyBits[key]; ok {
-		p.keys |= bit
-	}
-	switch key {
-	case "gen_ai.execution.type":
+	p.keys |= info.Bit
+	switch info.Role {
+	case RoleExecutionType:
 		p.agentToAgent = strings.EqualFold(value, "AgentToAgent")
-	case "gen_ai.tool.type":
+	case RoleToolType:
 		// OpenTelemetry's "extension" tools call external APIs.
 		p.externalTool = p.externalTool || strings.EqualFold(value, "extension")
-	case "server.address", "server.port":
+	case RoleServer:
 		p.externalTool = true
 	}
 }
+
+// Relevant reports whether Observe needs a key of this Info.
+func (i KeyInfo) Relevant() bool { return i.Bit != 0 || i.Role >= RoleExecutionType }
 
 // Has reports whether key was observed with a value.
 func (p *Presence) Has(key string) bool {
@@ -101,9 +124,32 @@ func (p *Presence) Has(key string) bool {
 	return ok && p.keys&bit != 0
 }
 
+// Complete reports whether a span of operation op has every required attribute.
+func (p *Presence) Complete(op string) bool {
+	need := maskAll
+	switch KindOf(op) {
+	case KindInvokeAgent:
+		need |= maskInvokeAgent
+		if p.agentToAgent {
+			need |= maskAgentToAgent
+		}
+	case KindExecuteTool:
+		need |= maskExecuteTool
+		if p.externalTool {
+			need |= maskExternalTool
+		}
+	case KindInference:
+		need |= maskInference
+	}
+	return need&^p.keys == 0
+}
+
 // Missing calls fn with each attribute a span of operation op requires and
 // lacks, in a fixed order.
 func (p *Presence) Missing(op string, fn func(key string)) {
+	if p.Complete(op) {
+		return
+	}
 	check := func(list []string) {
 		for _, k := range list {
 			if p.keys&keyBits[k] == 0 {

@@ -83,3 +83,44 @@ func TestKindOf(t *testing.T) {
 	assert.Equal(t, KindOther, KindOf("textcompletion"))
 	assert.Equal(t, KindOther, KindOf(""))
 }
+
+func TestInfoMatchesTheLists(t *testing.T) {
+	assert.Len(t, keyBits, 26)
+	for k, bit := range keyBits {
+		assert.Equal(t, bit, Info(k).Bit, k)
+	}
+	for legacy := range Renames {
+		assert.True(t, Info(legacy).Legacy, legacy)
+	}
+	for k, want := range map[string]Role{
+		OperationName: RoleOperation, TenantID: RoleTenant, TenantIDLegacy: RoleTenantLegacy, AgentID: RoleAgent,
+		AgentPlatformID: RoleAgentPlatform, "gen_ai.execution.type": RoleExecutionType, "gen_ai.tool.type": RoleToolType,
+		"server.address": RoleServer, "server.port": RoleServer,
+	} {
+		assert.Equal(t, want, Info(k).Role, k)
+		assert.True(t, Info(k).Relevant() || Info(k).Role <= RoleAgentPlatform, k)
+	}
+	assert.Equal(t, KeyInfo{}, Info("gen_ai.agent.description"))
+	assert.False(t, Info("gen_ai.agent.description").Relevant())
+	assert.True(t, Info("tenant.id").Legacy)
+}
+
+func BenchmarkObserve(b *testing.B) {
+	keys := append(append([]string{}, common...), "gen_ai.agent.description", "gen_ai.system", "operation.source", "correlation.id")
+	for b.Loop() {
+		var p Presence
+		for _, k := range keys {
+			p.Observe(k, "v", false)
+		}
+	}
+}
+
+func TestCurrentMatchesRenames(t *testing.T) {
+	for legacy, current := range Renames {
+		got, ok := Current(legacy)
+		assert.True(t, ok, legacy)
+		assert.Equal(t, current, got)
+	}
+	_, ok := Current("microsoft.tenant.id")
+	assert.False(t, ok)
+}

@@ -1,0 +1,101 @@
+package agent365exporter // import "github.com/agent365-otel/agent365exporter"
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/agent365-otel/agent365exporter/internal/payload"
+)
+
+// RedactedMarker replaces values under the replace action.
+const RedactedMarker = "[REDACTED]"
+
+// redactor applies the redact rules while spans are written; the pushed
+// data keeps its values, so a retried batch is not hashed twice.
+type redactor struct {
+	byKey map[string][]redactRule
+}
+
+type redactRule struct {
+	action string
+	ops    []string // empty: every operation
+	key    []byte   // HMAC key for hash; nil: plain SHA-256
+}
+
+func newRedactor(rules []RedactRule) *redactor {
+	if len(rules) == 0 {
+		return nil
+	}
+	r := &redactor{byKey: map[string][]redactRule{}}
+	for _, rule := range rules {
+		rr := redactRule{action: rule.Action, ops: rule.Operations}
+		if rule.HashKey != "" {
+			rr.key = []byte(rule.HashKey)
+		}
+		for _, k := range rule.Keys {
+			r.byKey[k] = append(r.byKey[k], rr)
+		}
+	}
+	return r
+}
+
+var _ payload.Rewriter = (*redactor)(nil)
+
+// Rewrite implements payload.Rewriter: the first rule for the key that
+// covers the span's operation decides.
+func (r *redactor) Rewrite(op, key string, v pcommon.Value) (payload.Action, string) {
+	rules, ok := r.byKey[key]
+	if !ok {
+		return payload.Keep, ""
+	}
+	for _, rule := range rules {
+		if !rule.covers(op) {
+			continue
+		}
+		switch rule.action {
+		case RedactDrop:
+			return payload.Drop, ""
+		case RedactReplace:
+			return payload.Replace, RedactedMarker
+		case RedactHash:
+			return payload.Replace, rule.hash(v)
+		}
+	}
+	return payload.Keep, ""
+}
+
+func (rule redactRule) covers(op string) bool {
+	if len(rule.ops) == 0 {
+		return true
+	}
+	for _, o := range rule.ops {
+		if o == op || (strings.EqualFold(o, "chat") && strings.EqualFold(op, "chat")) {
+			return true
+		}
+	}
+	return false
+}
+
+// hash returns "sha256:" and the hex SHA-256 (or HMAC-SHA256) of the value
+// as text: equal contents give equal hashes.
+func (rule redactRule) hash(v pcommon.Value) string {
+	var data []byte
+	if v.Type() == pcommon.ValueTypeStr {
+		data = []byte(v.Str())
+	} else {
+		data = []byte(v.AsString())
+	}
+	var sum []byte
+	if rule.key != nil {
+		m := hmac.New(sha256.New, rule.key)
+		m.Write(data)
+		sum = m.Sum(nil)
+		return "hmac-sha256:" + hex.EncodeToString(sum)
+	}
+	s := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(s[:])
+}

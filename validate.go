@@ -1,0 +1,139 @@
+package agent365exporter // import "github.com/agent365-otel/agent365exporter"
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/agent365-otel/agent365exporter/internal/metadata"
+)
+
+// missingKey is a required attribute a span of an operation lacked.
+type missingKey struct {
+	op, attr string
+}
+
+// agentFindings counts, for one agent, spans checked and spans missing
+// each required attribute.
+type agentFindings struct {
+	checked map[string]int64 // by operation
+	missing map[missingKey]int64
+}
+
+func newAgentFindings() *agentFindings {
+	return &agentFindings{checked: map[string]int64{}, missing: map[missingKey]int64{}}
+}
+
+// maxPendingAgents bounds the agents a log summary remembers.
+const maxPendingAgents = 1000
+
+// validator counts spans missing required attributes and logs, at most
+// once per interval, a summary that names the agents.
+type validator struct {
+	enforce   bool
+	interval  time.Duration
+	logger    *zap.Logger
+	telemetry *metadata.TelemetryBuilder
+
+	mu      sync.Mutex
+	pending map[identity]*agentFindings
+	last    time.Time
+	opts    map[missingKey]metric.AddOption
+	now     func() time.Time
+}
+
+func newValidator(cfg ValidationConfig, logger *zap.Logger, tb *metadata.TelemetryBuilder) *validator {
+	if cfg.Mode == ValidationOff {
+		return nil
+	}
+	return &validator{
+		enforce: cfg.Mode == ValidationEnforce, interval: cfg.LogInterval, logger: logger, telemetry: tb,
+		pending: map[identity]*agentFindings{}, opts: map[missingKey]metric.AddOption{}, now: time.Now,
+	}
+}
+
+// record merges one batch's findings: metrics now, the log summary when due.
+func (v *validator) record(ctx context.Context, findings map[identity]*agentFindings) {
+	if len(findings) == 0 {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for id, f := range findings {
+		for k, n := range f.missing {
+			opt, ok := v.opts[k]
+			if !ok {
+				opt = metric.WithAttributeSet(attribute.NewSet(attribute.String("operation", k.op), attribute.String("attribute", k.attr)))
+				v.opts[k] = opt
+			}
+			v.telemetry.ExporterAgent365MissingAttributes.Add(ctx, n, opt)
+		}
+		if len(f.missing) == 0 {
+			continue
+		}
+		p, ok := v.pending[id]
+		if !ok {
+			if len(v.pending) >= maxPendingAgents {
+				continue
+			}
+			p = newAgentFindings()
+			v.pending[id] = p
+		}
+		for op, n := range f.checked {
+			p.checked[op] += n
+		}
+		for k, n := range f.missing {
+			p.missing[k] += n
+		}
+	}
+	if now := v.now(); len(v.pending) > 0 && now.Sub(v.last) >= v.interval {
+		v.last = now
+		v.flush()
+	}
+}
+
+// flush logs one line per agent and forgets the findings.
+func (v *validator) flush() {
+	msg := "Spans miss attributes Agent 365 requires; the admin center and Defender show incomplete data for these agents until they set them"
+	if v.enforce {
+		msg = "Dropped spans missing attributes Agent 365 requires (validation.mode: enforce)"
+	}
+	for id, f := range v.pending {
+		v.logger.Warn(msg, zap.String("tenant_id", id.tenant), zap.String("agent_id", id.agent), zap.String("missing", f.summary()))
+	}
+	clear(v.pending)
+}
+
+// summary reads "invoke_agent: user.email (3 of 10 spans), client.address (10 of 10 spans); chat: ...".
+func (f *agentFindings) summary() string {
+	byOp := map[string][]string{}
+	keys := make([]missingKey, 0, len(f.missing))
+	for k := range f.missing {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b missingKey) int {
+		if c := strings.Compare(a.op, b.op); c != 0 {
+			return c
+		}
+		return strings.Compare(a.attr, b.attr)
+	})
+	var ops []string
+	for _, k := range keys {
+		if _, ok := byOp[k.op]; !ok {
+			ops = append(ops, k.op)
+		}
+		byOp[k.op] = append(byOp[k.op], fmt.Sprintf("%s (%d of %d spans)", k.attr, f.missing[k], f.checked[k.op]))
+	}
+	parts := make([]string, 0, len(ops))
+	for _, op := range ops {
+		parts = append(parts, op+": "+strings.Join(byOp[op], ", "))
+	}
+	return strings.Join(parts, "; ")
+}
