@@ -1,28 +1,60 @@
-# The two commands of the README: `make run` and `make test`.
+# The README's two commands: `make run` (local collector, Agent 365 stand-in
+# and a demo agent) and `make test` (what CI runs).
 GO ?= go
-GOTEST_FLAGS ?= -race -count=1 -timeout 30m
+GOTEST_FLAGS ?= -race -count=1 -timeout 45m
+OCB_VERSION := v0.162.0
+TOOLS := $(CURDIR)/.tools
+OCB := $(TOOLS)/builder-$(OCB_VERSION)
+OTELCOL := bin/otelcol-agent365
+GO_SOURCES := $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: test unit lint bench fmt tidy
+.PHONY: run test unit lint build otelcol tools bench fmt tidy clean
 
-## test: everything CI runs (unit, end-to-end, fuzz seeds).
-test: lint unit
+## run: build, start the collector and a365sink, send a demo conversation, show the report.
+run: build
+	scripts/run-local.sh
 
-## unit: the Go tests of every package.
+## test: everything CI runs: formatting, vet, unit and end-to-end tests.
+test: lint build unit
+
+## unit: the Go tests of every package (the end-to-end tests use the binaries in bin/).
 unit:
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 ## lint: formatting and vet.
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l $(filter %.go,$(GO_SOURCES))); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## build: the collector distribution and the tools.
+build: otelcol bin/a365sink bin/a365demo
+
+## otelcol: bin/otelcol-agent365, built by OCB from builder-config.yaml.
+otelcol: $(OTELCOL)
+
+$(OTELCOL): $(OCB) builder-config.yaml $(GO_SOURCES)
+	$(OCB) --config builder-config.yaml
+	@mkdir -p bin
+	cp _build/otelcol-agent365 $@
+
+$(OCB):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+	mv $(TOOLS)/builder $@
+
+bin/%: $(GO_SOURCES)
+	$(GO) build -o $@ ./cmd/$*
 
 ## bench: the encoding benchmark against pdata's marshalers.
 bench:
 	$(GO) test -run '^$$' -bench BenchmarkEncode -benchmem -count 5 .
 
 fmt:
-	gofmt -w $$(git ls-files '*.go')
+	gofmt -w $(filter %.go,$(GO_SOURCES))
 
 tidy:
 	$(GO) mod tidy
+
+clean:
+	rm -rf bin _build _run

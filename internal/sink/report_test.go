@@ -1,0 +1,231 @@
+package sink
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/agent365-otel/agent365exporter/internal/sample"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
+)
+
+func TestReportOnSampleTraces(t *testing.T) {
+	tests := []struct {
+		name        string
+		opts        sample.Options
+		wantMissing map[string]map[string]int64 // besides what the schema computes, a hand-written check
+		wantLegacy  []string
+	}{
+		{
+			name: "complete instrumentation",
+			opts: sample.Options{},
+			wantMissing: map[string]map[string]int64{
+				"invoke_agent": {}, "chat": {}, "execute_tool": {}, "output_messages": {},
+			},
+		},
+		{
+			name: "omitted attributes",
+			opts: sample.Options{Omit: []string{"user.email", "gen_ai.tool.call.id", "gen_ai.request.model", "gen_ai.conversation.id"}},
+			wantMissing: map[string]map[string]int64{
+				"invoke_agent":    {"gen_ai.conversation.id": 4, "user.email": 4},
+				"chat":            {"gen_ai.conversation.id": 4, "gen_ai.request.model": 4},
+				"execute_tool":    {"gen_ai.conversation.id": 4, "gen_ai.tool.call.id": 4},
+				"output_messages": {"gen_ai.conversation.id": 4},
+			},
+		},
+		{
+			name: "legacy names",
+			opts: sample.Options{Legacy: true},
+			wantLegacy: []string{"gen_ai.agent.applicationid", "gen_ai.agent.upn", "gen_ai.agent.user.id", "gen_ai.caller.client.ip",
+				"gen_ai.caller.id", "gen_ai.caller.name", "gen_ai.caller.upn", "gen_ai.channel.name", "gen_ai.event.content",
+				"gen_ai.tool.arguments", "session.id", "tenant.id"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{}, false)
+			// 8 turns over 2 agents: 4 turns, 16 spans each.
+			td := sample.Traces(sample.DefaultAgents[:2], 8, start, tt.opts)
+			bodies := encodeA365(t, td)
+			for _, b := range bodies {
+				require.Equal(t, http.StatusOK, h.post(t, globalPath(b.tenant, b.agent), b.body).status)
+			}
+			rep := h.report(t)
+			assert.Equal(t, int64(32), rep.Spans)
+			assert.Zero(t, rep.Rejected)
+			require.Len(t, rep.Agents, 2)
+			for i, b := range bodies {
+				a := findAgent(t, rep, b.tenant, b.agent)
+				assert.Equal(t, sample.DefaultAgents[i].Name, a.AgentName)
+				assert.Equal(t, int64(16), a.Spans)
+				assert.Equal(t, []string{"invoke_agent", "execute_tool", "output_messages", "chat"}, opNames(a), "schema.Operations order")
+				for _, op := range a.Operations {
+					assert.Equal(t, int64(4), op.Spans)
+				}
+				// The exporter names the tenant of legacy spans under the current key (SpanMeta).
+				extra := map[string]string{}
+				if tt.opts.Legacy {
+					extra[schema.TenantID] = b.tenant
+				}
+				assert.Equal(t, expectedMissing(b.pdata, extra), reportedMissing(a), "the schema's rules")
+				if tt.wantMissing != nil {
+					assert.Equal(t, tt.wantMissing, reportedMissing(a))
+				}
+				var legacy []string
+				for _, l := range a.LegacyAttributes {
+					legacy = append(legacy, l.Name)
+					assert.Equal(t, schema.Renames[l.Name], l.Current)
+				}
+				assert.Equal(t, tt.wantLegacy, legacy)
+				assert.Empty(t, a.IdentityMismatches)
+				assert.Equal(t, len(tt.wantLegacy) > 0, slices.Contains(a.Hints, HintLegacy))
+			}
+			if tt.opts.Legacy {
+				a := rep.Agents[0]
+				byName := map[string]int64{}
+				for _, l := range a.LegacyAttributes {
+					byName[l.Name] = l.Spans
+				}
+				assert.Equal(t, int64(16), byName["tenant.id"], "on every span")
+				assert.Equal(t, int64(4), byName["gen_ai.caller.id"], "on invoke_agent spans")
+				inv := reportedMissing(a)["invoke_agent"]
+				assert.Equal(t, int64(4), inv["user.id"], "gen_ai.caller.id does not count as user.id")
+				assert.NotContains(t, inv, "microsoft.tenant.id", "named by the exporter")
+			}
+		})
+	}
+}
+
+func opNames(a AgentReport) []string {
+	var out []string
+	for _, op := range a.Operations {
+		out = append(out, op.Name)
+	}
+	return out
+}
+
+func TestReportMissingOrderAndConditions(t *testing.T) {
+	h := newHarness(t, Config{}, false)
+	spans := []string{
+		// invoke_agent from another agent: the caller attributes are required too.
+		spanJSON(1, map[string]any{"gen_ai.operation.name": "invoke_agent", "gen_ai.execution.type": "AgentToAgent"}),
+		spanJSON(2, map[string]any{"gen_ai.operation.name": "invoke_agent", "user.id": " ", "server.port": 443}),
+		// An external tool needs server.address and server.port.
+		spanJSON(3, map[string]any{"gen_ai.operation.name": "execute_tool", "gen_ai.tool.type": "extension"}),
+		spanJSON(4, map[string]any{"gen_ai.operation.name": "apply_guardrail", "microsoft.tenant.id": nil}),
+	}
+	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), bodyJSON(spans...)).status)
+	a := h.report(t).Agents[0]
+	require.Len(t, a.Operations, 3)
+
+	inv := a.Operations[0]
+	assert.Equal(t, "invoke_agent", inv.Name)
+	var names []string
+	for _, m := range inv.Missing {
+		names = append(names, m.Attribute)
+	}
+	assert.Equal(t, schema.Required("invoke_agent", true, false)[1:], names, "every required attribute but the operation, in schema order")
+	counts := map[string]int64{}
+	for _, m := range inv.Missing {
+		counts[m.Attribute] = m.Spans
+	}
+	assert.Equal(t, int64(2), counts["user.id"], "a blank value is missing")
+	assert.Equal(t, int64(1), counts["server.port"], "an integer value is present")
+	assert.Equal(t, int64(1), counts["microsoft.a365.caller.agent.id"], "only the agent-to-agent span needs it")
+	assert.Equal(t, int64(1), counts["gen_ai.execution.type"])
+
+	tool := a.Operations[1]
+	assert.Equal(t, "execute_tool", tool.Name)
+	assert.Contains(t, tool.Missing, MissingAttribute{Attribute: "server.address", Spans: 1})
+	assert.NotContains(t, tool.Missing, MissingAttribute{Attribute: "gen_ai.tool.type", Spans: 1})
+
+	guard := a.Operations[2]
+	assert.Equal(t, "apply_guardrail", guard.Name)
+	assert.Contains(t, guard.Missing, MissingAttribute{Attribute: "microsoft.tenant.id", Spans: 1},
+		"the route names the tenant, but the span does not carry it")
+	assert.Contains(t, a.Hints, HintMissing)
+}
+
+func TestIdentityMismatch(t *testing.T) {
+	h := newHarness(t, Config{}, false)
+	spans := []string{
+		spanJSON(1, map[string]any{"gen_ai.operation.name": "chat", "microsoft.tenant.id": tenantA, "gen_ai.agent.id": agent1}),
+		spanJSON(2, map[string]any{"gen_ai.operation.name": "chat", "microsoft.tenant.id": tenantA, "gen_ai.agent.id": agent2}),
+		spanJSON(3, map[string]any{"gen_ai.operation.name": "chat", "microsoft.tenant.id": "other-tenant", "gen_ai.agent.id": agent2}),
+		spanJSON(4, map[string]any{"gen_ai.operation.name": "chat", "microsoft.tenant.id": " " + tenantA + " "}),
+		spanJSON(5, map[string]any{"gen_ai.operation.name": "chat", "gen_ai.agent.id": ""}), // blank: missing, no mismatch
+		spanJSON(6, map[string]any{"gen_ai.operation.name": "chat", "gen_ai.agent.id": 7}),
+		spanJSON(7, map[string]any{"gen_ai.operation.name": "unknown", "gen_ai.agent.id": agent2}), // rejected: not checked
+	}
+	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), bodyJSON(spans...)).status)
+	a := h.report(t).Agents[0]
+	assert.Equal(t, []IdentityMismatch{
+		{Attribute: "gen_ai.agent.id", Value: "7", RouteValue: agent1, Spans: 1},
+		{Attribute: "gen_ai.agent.id", Value: agent2, RouteValue: agent1, Spans: 2},
+		{Attribute: "microsoft.tenant.id", Value: "other-tenant", RouteValue: tenantA, Spans: 1},
+	}, a.IdentityMismatches)
+	assert.Contains(t, a.Hints, HintMismatch)
+	assert.Equal(t, int64(2), reportedMissing(a)["chat"]["gen_ai.agent.id"], "spans 4 and 5; 7 is an integer, present")
+
+	var txt bytes.Buffer
+	require.NoError(t, WriteText(&txt, h.sink.Report()))
+	assert.Contains(t, txt.String(), `identity mismatch: gen_ai.agent.id "`+agent2+`" on spans sent to "`+agent1+`" (2 spans)`)
+}
+
+func TestIdentityMismatchOnMavenRoute(t *testing.T) {
+	h := newHarness(t, Config{}, false)
+	r := h.do(t, http.MethodPost, "/maven/agent365/agents/"+agent1+"/traces?api-version=1",
+		bodyJSON(spanJSON(1, map[string]any{"gen_ai.operation.name": "chat", "microsoft.tenant.id": "t-span"})),
+		map[string]string{"Authorization": "Bearer x", "x-ms-tenant-id": "t-header"})
+	require.Equal(t, http.StatusOK, r.status)
+	a := h.report(t).Agents[0]
+	assert.Equal(t, "t-header", a.TenantID)
+	assert.Equal(t, []IdentityMismatch{{Attribute: "microsoft.tenant.id", Value: "t-span", RouteValue: "t-header", Spans: 1}}, a.IdentityMismatches)
+}
+
+func TestTextReport(t *testing.T) {
+	h := newHarness(t, Config{}, false)
+	td := sample.Traces(sample.DefaultAgents, 6, start, sample.Options{Legacy: true, Omit: []string{"gen_ai.request.model"}})
+	for _, b := range encodeA365(t, td) {
+		require.Equal(t, http.StatusOK, h.post(t, globalPath(b.tenant, b.agent), b.body).status)
+	}
+	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), bodyJSON(opSpan(1, "http.request"))).status)
+
+	r := h.get(t, "/_sink/report.txt")
+	require.Equal(t, http.StatusOK, r.status)
+	txt := r.body
+	for _, want := range []string{
+		"a365sink report: 25 spans in 4 requests, 1 rejected",
+		"tenant " + sample.DefaultAgents[0].TenantID,
+		"  agent " + agent1 + " (Delivery Agent): 9 spans in 2 requests [observability 2]",
+		"    invoke_agent: 2 spans\n",
+		"      missing: microsoft.a365.agent.blueprint.id (2 of 2 spans)",
+		"      missing: gen_ai.request.model (2 of 2 spans)",
+		"    rejected: 1 span (unknown operation)",
+		`      gen_ai.operation.name "http.request": 1 span`,
+		"    legacy attribute: tenant.id, now microsoft.tenant.id (8 spans)",
+		"    hint: " + HintLegacy,
+		"tenant " + sample.DefaultAgents[2].TenantID,
+	} {
+		assert.Contains(t, txt, want)
+	}
+	// Tenants are listed once, agents in order.
+	assert.Equal(t, 1, strings.Count(txt, "tenant "+sample.DefaultAgents[0].TenantID+"\n"))
+	assert.Less(t, strings.Index(txt, agent1), strings.Index(txt, agent2))
+
+	var buf bytes.Buffer
+	require.NoError(t, WriteText(&buf, Report{}))
+	assert.Equal(t, "a365sink report: 0 spans in 0 requests\nno spans received on the Agent 365 routes\n", buf.String())
+
+	buf.Reset()
+	require.NoError(t, WriteText(&buf, Report{Spans: 1, Requests: 1, Agents: []AgentReport{{
+		TenantID: "t", AgentID: "a", Spans: 1, Requests: 1, Routes: map[string]int64{"maven": 1},
+		Operations: []OperationReport{{Name: "chat", Spans: 1}},
+	}}}))
+	assert.Contains(t, buf.String(), "    chat: 1 span, all required attributes present\n")
+}
