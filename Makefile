@@ -8,18 +8,33 @@ OCB := $(TOOLS)/builder-$(OCB_VERSION)
 OTELCOL := bin/otelcol-agent365
 GO_SOURCES := $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: run test unit lint build otelcol tools bench fmt tidy clean
+# A count, not a duration: a duration -fuzztime can fail spuriously with
+# "context deadline exceeded" on Go 1.26 (go.dev/issue/75804).
+FUZZTIME ?= 50000x
+# package:target of every fuzz target (their seed corpora run in `unit` too).
+FUZZ_TARGETS := .:FuzzClassify .:FuzzConfigUnmarshal \
+	./internal/payload:FuzzA365Span ./internal/payload:FuzzA365Values ./internal/payload:FuzzOTLPJSON ./internal/payload:FuzzAppendString \
+	./internal/truncate:FuzzTruncate ./internal/discovery:FuzzTenantIslandHost ./internal/discovery:FuzzRouterURL
+
+.PHONY: run test unit fuzz lint build otelcol tools bench fmt tidy clean
 
 ## run: build, start the collector and a365sink, send a demo conversation, show the report.
 run: build
 	scripts/run-local.sh
 
-## test: everything CI runs: formatting, vet, unit and end-to-end tests.
-test: lint build unit
+## test: everything CI runs: formatting, vet, unit and end-to-end tests, a short fuzz run.
+test: lint build unit fuzz
 
 ## unit: the Go tests of every package (the end-to-end tests use the binaries in bin/).
 unit:
 	$(GO) test $(GOTEST_FLAGS) ./...
+
+## fuzz: each fuzz target for FUZZTIME.
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 ## lint: formatting and vet.
 lint:
