@@ -2,6 +2,7 @@ package agent365exporter // import "github.com/agent365-otel/agent365exporter"
 
 import (
 	"bytes"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -26,6 +27,7 @@ type batch struct {
 	oversized int64
 	upgraded  int
 	presence  schema.Presence
+	ids       idCache
 }
 
 // spanRef locates a span in the pushed ptrace.Traces.
@@ -55,7 +57,52 @@ func newBatch() *batch {
 }
 
 // Buffers above this size are not kept for the next push.
-const maxPooledBytes = 16 << 20
+const maxPooledBytes = 8 << 20
+
+// batchPool keeps a few batches, with their buffers, for the next pushes.
+// Unlike a sync.Pool it keeps them across garbage collections, which under
+// load come every few pushes: a batch's span buffer is megabytes, and
+// growing it anew for every push costs more than encoding into it.
+type batchPool struct {
+	free chan *batch
+	// hint is the size of recent span buffers, so that a new batch
+	// allocates its buffer once.
+	hint atomic.Int64
+}
+
+func newBatchPool(size int) *batchPool {
+	return &batchPool{free: make(chan *batch, size)}
+}
+
+// poolSize keeps a batch for each queue consumer, within reason.
+func poolSize(cfg *Config) int {
+	if q := cfg.QueueConfig.Get(); q != nil && q.NumConsumers > 0 {
+		return min(q.NumConsumers, 16)
+	}
+	return 4
+}
+
+func (p *batchPool) get() *batch {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+	}
+	b := newBatch()
+	b.buf = make([]byte, 0, p.hint.Load())
+	return b
+}
+
+func (p *batchPool) put(b *batch) {
+	if n := int64(len(b.buf)); n <= maxPooledBytes {
+		p.hint.Store(max(n, p.hint.Load()*7/8))
+	}
+	b.reset()
+	select {
+	case p.free <- b:
+	default:
+	}
+}
 
 func (b *batch) reset() {
 	b.buf = b.buf[:0]
@@ -82,6 +129,7 @@ func (b *batch) reset() {
 	clear(b.index)
 	b.drops = [numDropReasons]int64{}
 	b.truncated, b.oversized, b.upgraded = 0, 0, 0
+	b.ids = idCache{}
 }
 
 // group returns the group of id under the resource whose encoded opening

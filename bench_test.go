@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
+	"github.com/agent365-otel/agent365exporter/internal/payload"
 	"github.com/agent365-otel/agent365exporter/internal/sample"
 )
 
@@ -45,6 +46,34 @@ func BenchmarkEncode(b *testing.B) {
 			}
 			b.SetBytes(int64(total))
 			bat.reset()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+	})
+
+	// The encoder alone: the same spans written as request bodies, without
+	// identity, grouping or validation.
+	b.Run("agent365_encoder_only", func(b *testing.B) {
+		f := payload.NewA365(payload.Options{})
+		var buf, body []byte
+		var segs []payload.Span
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			total := 0
+			for i := 0; i < td.ResourceSpans().Len(); i++ {
+				rs := td.ResourceSpans().At(i)
+				ss := rs.ScopeSpans().At(0)
+				l := payload.Layout{Resource: f.AppendResourceOpen(nil, rs.Resource(), ""), Scopes: [][]byte{f.AppendScopeOpen(nil, ss.Scope(), "")}}
+				buf, segs = buf[:0], segs[:0]
+				for j := 0; j < ss.Spans().Len(); j++ {
+					start := len(buf)
+					buf = f.AppendSpan(buf, ss.Spans().At(j), payload.SpanMeta{Op: "chat"})
+					segs = append(segs, payload.Span{Start: start, End: len(buf)})
+				}
+				body = l.AppendBody(body[:0], buf, segs)
+				total += len(body)
+			}
+			b.SetBytes(int64(total))
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 	})

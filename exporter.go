@@ -38,7 +38,7 @@ type agent365Exporter struct {
 	format     payload.Format
 	userAgent  string
 	client     *http.Client
-	batches    sync.Pool
+	batches    *batchPool
 	bodies     sync.Pool
 	notices    *onceSet
 
@@ -78,7 +78,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 	for r := range numDropReasons {
 		e.dropOpts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r.String())))
 	}
-	e.batches.New = func() any { return newBatch() }
+	e.batches = newBatchPool(poolSize(cfg))
 	e.bodies.New = func() any { b := make([]byte, 0, 64*1024); return &b }
 	return e, nil
 }
@@ -109,11 +109,8 @@ func (e *agent365Exporter) pushTraces(ctx context.Context, td ptrace.Traces) err
 	if td.SpanCount() == 0 {
 		return nil
 	}
-	b := e.batches.Get().(*batch)
-	defer func() {
-		b.reset()
-		e.batches.Put(b)
-	}()
+	b := e.batches.get()
+	defer e.batches.put(b)
 	e.encode(b, td)
 	e.countDrops(ctx, b)
 	jobs := e.plan(ctx, b)
@@ -126,7 +123,7 @@ func (e *agent365Exporter) pushTraces(ctx context.Context, td ptrace.Traces) err
 	eg.SetLimit(e.cfg.MaxConcurrentRequests)
 	for i, j := range jobs {
 		eg.Go(func() error {
-			results[i] = e.send(ctx, b, j.group, j.spans, nil)
+			results[i] = e.send(ctx, b, j.group, j.spans, j.size, nil)
 			return nil
 		})
 	}
@@ -170,7 +167,7 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 						b.upgraded += upgradeEvents(span)
 					}
 				}
-				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs, presence, upgraded)
+				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs, presence, upgraded, &b.ids)
 				if !ok {
 					b.drops[reason]++
 					continue
@@ -259,6 +256,7 @@ func (e *agent365Exporter) truncate(b *batch, dst []byte, span ptrace.Span, meta
 type job struct {
 	group *group
 	spans []payload.Span
+	size  int // of the body
 }
 
 // plan resolves each group's URL and cuts its spans into requests.
@@ -281,7 +279,7 @@ func (e *agent365Exporter) plan(ctx context.Context, b *batch) []job {
 		}
 		b.chunks = g.layout.Chunks(b.chunks[:0], g.spans, e.cfg.MaxPayloadBytes)
 		for _, c := range b.chunks {
-			jobs = append(jobs, job{group: g, spans: g.spans[c.First:c.Last]})
+			jobs = append(jobs, job{group: g, spans: g.spans[c.First:c.Last], size: c.Size})
 		}
 	}
 	return jobs

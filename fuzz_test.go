@@ -29,7 +29,7 @@ func FuzzClassify(f *testing.F) {
 		res := pcommon.NewMap()
 		res.PutStr("microsoft.tenant.id", resTenant)
 		res.PutStr("gen_ai.agent.id", resAgent)
-		id, meta, reason, ok := c.classify(span, c.resource(res), nil, nil)
+		id, meta, reason, ok := c.classify(span, c.resource(res), nil, nil, &idCache{})
 		if !ok {
 			if reason >= numDropReasons {
 				t.Fatalf("unknown reason %d", reason)

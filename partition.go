@@ -57,18 +57,20 @@ type idValue struct {
 	invalid bool
 }
 
-func readID(v pcommon.Value) idValue {
-	if v.Type() != pcommon.ValueTypeStr {
-		if v.Type() == pcommon.ValueTypeEmpty {
+func readID(v pcommon.Value, t pcommon.ValueType) idValue {
+	if t != pcommon.ValueTypeStr {
+		if t == pcommon.ValueTypeEmpty {
 			return idValue{}
 		}
 		return idValue{present: true, invalid: true}
 	}
-	s := strings.TrimSpace(v.Str())
+	raw := v.Str()
+	s := strings.TrimSpace(raw)
 	if s == "" {
 		return idValue{}
 	}
-	return idValue{value: s, raw: v.Str(), present: true, invalid: discovery.CheckID(s) != nil}
+	// Whether the id is usable is decided only for the value chosen (classify).
+	return idValue{value: s, raw: raw, present: true}
 }
 
 // idFields are the identity and operation attributes of one attribute map.
@@ -90,21 +92,22 @@ func scanIDs(m pcommon.Map, p *schema.Presence) idFields {
 		if info == (schema.KeyInfo{}) {
 			continue
 		}
+		t := v.Type()
 		f.legacy = f.legacy || info.Legacy
 		switch info.Role {
 		case schema.RoleOperation:
 			f.op, f.hasOp = v, true
 		case schema.RoleTenant:
-			f.tenant = readID(v)
+			f.tenant = readID(v, t)
 		case schema.RoleTenantLegacy:
-			f.tenantLegacy = readID(v)
+			f.tenantLegacy = readID(v, t)
 		case schema.RoleAgent:
-			f.agent = readID(v)
+			f.agent = readID(v, t)
 		case schema.RoleAgentPlatform:
-			f.agentPlatform = readID(v)
+			f.agentPlatform = readID(v, t)
 		}
 		if p != nil && info.Relevant() {
-			observe(p, info, v)
+			observe(p, info, v, t)
 		}
 	}
 	return f
@@ -140,8 +143,8 @@ func newClassifier(cfg *Config) *classifier {
 			c.acceptChat = true
 		}
 	}
-	c.defTenant = readID(pcommon.NewValueStr(cfg.Identity.DefaultTenantID))
-	c.defAgent = readID(pcommon.NewValueStr(cfg.Identity.DefaultAgentID))
+	c.defTenant = readID(pcommon.NewValueStr(cfg.Identity.DefaultTenantID), pcommon.ValueTypeStr)
+	c.defAgent = readID(pcommon.NewValueStr(cfg.Identity.DefaultAgentID), pcommon.ValueTypeStr)
 	return c
 }
 
@@ -162,7 +165,7 @@ func (c *classifier) resource(m pcommon.Map) resourceIDs {
 // dropped. meta names the identity in the payload when the span's own
 // current keys do not. With upgrade, legacy keys are renamed first and
 // *upgraded counts them.
-func (c *classifier) classify(attrs pcommon.Map, res resourceIDs, p *schema.Presence, upgraded *int) (id identity, meta payload.SpanMeta, reason dropReason, ok bool) {
+func (c *classifier) classify(attrs pcommon.Map, res resourceIDs, p *schema.Presence, upgraded *int, ids *idCache) (id identity, meta payload.SpanMeta, reason dropReason, ok bool) {
 	f := scanIDs(attrs, p)
 	if f.legacy && upgraded != nil {
 		if n := upgradeLegacy(attrs); n > 0 {
@@ -185,11 +188,11 @@ func (c *classifier) classify(attrs pcommon.Map, res resourceIDs, p *schema.Pres
 	switch {
 	case !tenant.present:
 		return id, meta, dropMissingTenant, false
-	case tenant.invalid:
+	case !ids.usable(&ids.tenant, tenant):
 		return id, meta, dropInvalidTenant, false
 	case !agent.present:
 		return id, meta, dropMissingAgent, false
-	case agent.invalid:
+	case !ids.usable(&ids.agent, agent):
 		return id, meta, dropInvalidAgent, false
 	}
 	if !f.tenant.present || f.tenant.value != f.tenant.raw {
@@ -211,8 +214,8 @@ func (c *classifier) accepts(op string) bool {
 }
 
 // observe feeds one attribute to p; blank strings and empty values count as absent.
-func observe(p *schema.Presence, info schema.KeyInfo, v pcommon.Value) {
-	switch v.Type() {
+func observe(p *schema.Presence, info schema.KeyInfo, v pcommon.Value, t pcommon.ValueType) {
+	switch t {
 	case pcommon.ValueTypeStr:
 		s := v.Str()
 		p.ObserveInfo(info, s, blank(s))
@@ -225,11 +228,25 @@ func observe(p *schema.Presence, info schema.KeyInfo, v pcommon.Value) {
 // blank reports whether s is empty or only white space, looking past the
 // first byte only when it is a space.
 func blank(s string) bool {
-	if s == "" {
-		return true
-	}
-	if c := s[0]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c < 0x80 {
+	return s == "" || (s[0] <= ' ' || s[0] >= 0x80) && strings.TrimSpace(s) == ""
+}
+
+// idCache remembers, within one push, the last tenant and agent ids that
+// passed discovery.CheckID: most spans of a batch repeat them.
+type idCache struct {
+	tenant, agent string
+}
+
+func (c *idCache) usable(id *string, v idValue) bool {
+	if v.invalid {
 		return false
 	}
-	return strings.TrimSpace(s) == ""
+	if v.value == *id {
+		return true
+	}
+	if discovery.CheckID(v.value) != nil {
+		return false
+	}
+	*id = v.value
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,11 +40,12 @@ type failure struct {
 	retryAfter time.Duration
 }
 
-// send posts spans of group g. On 413 it splits the spans in two and sends
-// each half, down to single spans.
-func (e *agent365Exporter) send(ctx context.Context, b *batch, g *group, spans []payload.Span, failures []failure) []failure {
+// send posts spans of group g, whose body is size bytes. On 413 it splits
+// the spans in two and sends each half, down to single spans.
+func (e *agent365Exporter) send(ctx context.Context, b *batch, g *group, spans []payload.Span, size int, failures []failure) []failure {
 	bodyp := e.bodies.Get().(*[]byte)
-	body := g.layout.AppendBody((*bodyp)[:0], b.buf, spans)
+	// The size is exact: one allocation at most, no regrowth.
+	body := g.layout.AppendBody(slices.Grow((*bodyp)[:0], size), b.buf, spans)
 	r := e.post(ctx, g, body, len(spans))
 	if cap(body) <= maxPooledBytes {
 		*bodyp = body[:0]
@@ -51,8 +53,8 @@ func (e *agent365Exporter) send(ctx context.Context, b *batch, g *group, spans [
 	}
 	if r.tooLarge && len(spans) > 1 {
 		half := len(spans) / 2
-		failures = e.send(ctx, b, g, spans[:half], failures)
-		return e.send(ctx, b, g, spans[half:], failures)
+		failures = e.send(ctx, b, g, spans[:half], g.layout.Size(spans[:half]), failures)
+		return e.send(ctx, b, g, spans[half:], g.layout.Size(spans[half:]), failures)
 	}
 	if r.err == nil {
 		return failures

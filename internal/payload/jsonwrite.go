@@ -3,6 +3,7 @@ package payload // import "github.com/agent365-otel/agent365exporter/internal/pa
 import (
 	"encoding/base64"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -21,19 +22,36 @@ func AppendString(dst []byte, s string) []byte {
 	start, i := 0, 0
 	for i < len(s) {
 		// Skip plain ASCII a word at a time: most text needs no escaping.
-		for i+16 <= len(s) && (workMask(*(*uint64)(unsafe.Add(p, i)))|workMask(*(*uint64)(unsafe.Add(p, i+8)))) == 0 {
+		// The lowest byte a mask flags is exact (borrows only carry
+		// upwards), so the byte to handle is found without a byte loop.
+		var m uint64
+		for i+16 <= len(s) {
+			m1 := workMask(*(*uint64)(unsafe.Add(p, i)))
+			m2 := workMask(*(*uint64)(unsafe.Add(p, i+8)))
+			if m1|m2 != 0 {
+				if m1 != 0 {
+					m = m1
+				} else {
+					m, i = m2, i+8
+				}
+				break
+			}
 			i += 16
 		}
-		for i+8 <= len(s) && workMask(*(*uint64)(unsafe.Add(p, i))) == 0 {
-			i += 8
+		if m == 0 && i+8 <= len(s) {
+			if m = workMask(*(*uint64)(unsafe.Add(p, i))); m == 0 {
+				i += 8
+			}
 		}
-		// The byte that stopped the words, if any, is among the next 16.
-		end := min(i+16, len(s))
-		for i < end && plainByte[s[i]] {
-			i++
-		}
-		if i == end {
-			continue
+		if m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(s) && plainByte[s[i]] {
+				i++
+			}
+			if i >= len(s) {
+				break
+			}
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
