@@ -16,7 +16,7 @@ FUZZ_TARGETS := .:FuzzClassify .:FuzzConfigUnmarshal \
 	./internal/payload:FuzzA365Span ./internal/payload:FuzzA365Values ./internal/payload:FuzzOTLPJSON ./internal/payload:FuzzAppendString \
 	./internal/truncate:FuzzTruncate ./internal/discovery:FuzzTenantIslandHost ./internal/discovery:FuzzRouterURL
 
-.PHONY: run test unit fuzz lint build otelcol tools bench fmt tidy clean
+.PHONY: run test unit fuzz lint build otelcol tools bench loadtest soak fmt tidy clean
 
 ## run: build, start the collector and a365sink, send a demo conversation, show the report.
 run: build
@@ -60,6 +60,14 @@ $(OCB):
 
 bin/%: $(GO_SOURCES)
 	$(GO) build -o $@ ./cmd/$*
+
+## loadtest: end-to-end load, cost per span against otlphttp, highest rate, latency; writes BENCHMARKS.md.
+loadtest: otelcol bin/a365sink
+	$(GO) run ./cmd/a365loadtest -bin bin -out BENCHMARKS.md
+
+## soak: ten minutes at a steady rate, memory and goroutines; writes BENCHMARKS.md.
+soak: otelcol bin/a365sink
+	$(GO) run ./cmd/a365loadtest -bin bin -out BENCHMARKS.md -soak 10m
 
 ## bench: the encoding benchmark against pdata's marshalers.
 bench:
