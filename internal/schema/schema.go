@@ -3,6 +3,8 @@
 // attributes each operation requires.
 package schema // import "github.com/agent365-otel/agent365exporter/internal/schema"
 
+import "strings"
+
 // Attribute keys.
 const (
 	OperationName        = "gen_ai.operation.name"
@@ -19,6 +21,17 @@ const (
 var Operations = []string{
 	"invoke_agent", "execute_tool", "output_messages", "chat", "Chat",
 	"TextCompletion", "GenerateContent", "apply_guardrail",
+}
+
+// Accepted reports whether the service accepts operation op: one of
+// Operations, and "chat" in any letter case, as the service compares it.
+func Accepted(op string) bool {
+	for _, o := range Operations {
+		if o == op {
+			return true
+		}
+	}
+	return strings.EqualFold(op, "chat")
 }
 
 // IdentityKeys are never changed by truncation or redaction: they route the span.

@@ -124,3 +124,13 @@ func TestCurrentMatchesRenames(t *testing.T) {
 	_, ok := Current("microsoft.tenant.id")
 	assert.False(t, ok)
 }
+
+func TestAccepted(t *testing.T) {
+	for _, op := range Operations {
+		assert.True(t, Accepted(op), op)
+	}
+	assert.True(t, Accepted("CHAT"))
+	assert.False(t, Accepted("textcompletion"))
+	assert.False(t, Accepted(""))
+	assert.False(t, Accepted("embeddings"))
+}

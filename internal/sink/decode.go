@@ -351,7 +351,7 @@ func analyze(e *spanEntry, tenant, agent string) spanResult {
 	case !isString:
 		res.rejectedOp = op
 		res.rejected = fmt.Sprintf("gen_ai.operation.name %s is not a string", op)
-	case !acceptedOperation(op):
+	case !schema.Accepted(op):
 		res.rejectedOp = op
 		res.rejected = fmt.Sprintf("gen_ai.operation.name %q is not an accepted operation", op)
 	}

@@ -37,8 +37,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
 // DefaultMaxBodyBytes is the service's body limit, about 1 MB.
@@ -500,10 +498,4 @@ func newCorrelationID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// acceptedOperation reports whether the service accepts op; it compares
-// "chat" in any letter case.
-func acceptedOperation(op string) bool {
-	return slices.Contains(schema.Operations, op) || strings.EqualFold(op, "chat")
 }
