@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -200,4 +201,40 @@ func sendHTTP(t *testing.T, port int, td ptrace.Traces) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestLegacyInstrumentationUpgraded: spans written with the 2025 attribute
+// names (tenant.id, gen_ai.caller.id, ...) go through the collector and
+// arrive under the current names, routed by the legacy tenant key.
+func TestLegacyInstrumentationUpgraded(t *testing.T) {
+	s := newStack(t, nil)
+	s.startSink(t)
+	s.startCollector(t, filepath.Join(root, "examples", "local.yaml"))
+
+	td := sample.Traces(sample.DefaultAgents, 3, time.Unix(1732465014, 0), sample.Options{Legacy: true})
+	_, hasCurrent := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Get("microsoft.tenant.id")
+	require.False(t, hasCurrent, "the input has only the legacy tenant key")
+	sendGRPC(t, s.grpcPort, td)
+
+	var got []received
+	eventually(t, 30*time.Second, func() bool {
+		got = readReceived(t, s.outFile)
+		return len(got) >= 12
+	}, "the sink received %d of 12 spans", len(got))
+	for _, r := range got {
+		a := r.Span.Attributes
+		assert.Equal(t, r.TenantID, a["microsoft.tenant.id"], "routed by the legacy tenant key")
+		for _, legacy := range []string{"tenant.id", "session.id", "gen_ai.agent.applicationid", "gen_ai.agent.user.id", "gen_ai.agent.upn",
+			"gen_ai.caller.id", "gen_ai.caller.name", "gen_ai.caller.upn", "gen_ai.caller.client.ip", "gen_ai.channel.name", "gen_ai.tool.arguments", "gen_ai.event.content"} {
+			assert.NotContains(t, a, legacy)
+		}
+		assert.Equal(t, "msteams", a["microsoft.channel.name"])
+		assert.Contains(t, a, "microsoft.a365.agent.blueprint.id")
+	}
+	report, err := http.Get("http://127.0.0.1:" + itoa(s.sinkPort) + "/_sink/report.txt")
+	require.NoError(t, err)
+	defer report.Body.Close()
+	text, _ := io.ReadAll(report.Body)
+	assert.NotContains(t, string(text), "missing:", "upgraded spans carry every required attribute:\n%s", text)
+	assert.NotContains(t, string(text), "legacy", "no legacy names reach the service")
 }
