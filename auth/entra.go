@@ -168,6 +168,20 @@ func requestTenant(pinned string, id Identity) (string, error) {
 	return id.TenantID, nil
 }
 
+// appClient is the MSAL client of the app cfg configures, with its
+// credential; key names the configuration section in errors.
+func appClient(cfg *CredentialConfig, key, authority string, hc *http.Client) (confidential.Client, error) {
+	cred, err := credential(cfg, key)
+	if err != nil {
+		return confidential.Client{}, err
+	}
+	c, err := newConfidential(authority, cfg.TenantID, cfg.ClientID, cred, hc)
+	if err != nil {
+		return confidential.Client{}, fmt.Errorf("%s: %w", key, err)
+	}
+	return c, nil
+}
+
 // clientCredentialsSource is the client credentials flow of one app.
 type clientCredentialsSource struct {
 	redact    func() []string // every secret of the extension
@@ -178,13 +192,9 @@ type clientCredentialsSource struct {
 }
 
 func newClientCredentialsSource(cfg *CredentialConfig, key, authority string, scopes []string, hc *http.Client, redact func() []string) (*clientCredentialsSource, error) {
-	cred, err := credential(cfg, key)
+	c, err := appClient(cfg, key, authority, hc)
 	if err != nil {
 		return nil, err
-	}
-	c, err := newConfidential(authority, cfg.TenantID, cfg.ClientID, cred, hc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return &clientCredentialsSource{redact: redact, authority: authority, cfg: *cfg, scopes: scopes, client: c}, nil
 }
@@ -238,13 +248,9 @@ func (e *hop1Error) Error() string { return e.err.Error() }
 func (e *hop1Error) Unwrap() error { return e.err }
 
 func newBlueprintSource(cfg *CredentialConfig, key, authority string, scopes []string, hc *http.Client, redact func() []string) (*blueprintSource, error) {
-	cred, err := credential(cfg, key)
+	c, err := appClient(cfg, key, authority, hc)
 	if err != nil {
 		return nil, err
-	}
-	c, err := newConfidential(authority, cfg.TenantID, cfg.ClientID, cred, hc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return &blueprintSource{redact: redact, authority: authority, cfg: *cfg, scopes: scopes, hc: hc, blueprint: c, agents: map[string]confidential.Client{}}, nil
 }
