@@ -13,14 +13,18 @@ type messageAttr struct {
 	dirty bool
 }
 
-// parseMessages parses a {"version":..,"messages":[..]} wrapper; nil when
-// the value is not one (it is then trimmed as a plain string).
+// parseMessages parses a {"version":..,"messages":[..]} wrapper, or a bare
+// array of messages (the OpenTelemetry semantic conventions' shape); nil
+// when the value is neither.
 func parseMessages(v pcommon.Value) *messageAttr {
 	root, err := parseTree(v.Str())
-	if err != nil || root.kind != 'o' {
+	if err != nil {
 		return nil
 	}
-	msgs := root.get("messages")
+	msgs := root
+	if root.kind == 'o' {
+		msgs = root.get("messages")
+	}
 	if msgs == nil || msgs.kind != 'a' {
 		return nil
 	}

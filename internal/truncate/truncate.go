@@ -2,10 +2,12 @@
 // way the Agent 365 Node.js SDK does: inline blobs and tool payloads in the
 // gen_ai message wrappers give way first, then long texts and strings are
 // cut on a code point boundary, largest first, and as a last resort values
-// become sentinels. The message wrapper stays valid JSON throughout.
+// become sentinels. A message attribute that holds JSON stays valid JSON
+// throughout.
 package truncate // import "github.com/agent365-otel/agent365exporter/internal/truncate"
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -132,6 +134,11 @@ func (t *truncator) shrinkCandidates() []*candidate {
 			if m := parseMessages(v); m != nil {
 				t.messages = append(t.messages, m)
 				cands = append(cands, m.candidates()...)
+				continue
+			}
+			if json.Valid([]byte(v.Str())) {
+				// Other JSON would be broken by a cut: the overlimit
+				// phase replaces it whole with a valid wrapper.
 				continue
 			}
 		}

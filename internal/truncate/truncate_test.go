@@ -190,6 +190,40 @@ func TestOverflowWrapperForMessages(t *testing.T) {
 	assert.Equal(t, "[truncated: 12000 messages exceeded limit]", parts(t, got[0])[0]["content"])
 }
 
+func TestBareMessageArrayShrunkPerPart(t *testing.T) {
+	// The OpenTelemetry semantic conventions write a bare array of messages.
+	raw, err := json.Marshal([]any{
+		map[string]any{"role": "user", "parts": []any{map[string]any{"type": "blob", "content": strings.Repeat("b", limit)}}},
+		map[string]any{"role": "assistant", "parts": []any{map[string]any{"type": "text", "content": "kept"}}},
+	})
+	require.NoError(t, err)
+	span := newSpan(map[string]string{"gen_ai.input.messages": string(raw)})
+	res := Span(span, limit, measure, protectedKeys)
+	require.True(t, res.Fits(limit))
+	var msgs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(attr(t, span, "gen_ai.input.messages")), &msgs), "still a JSON array")
+	require.Len(t, msgs, 2)
+	assert.Equal(t, BlobSentinel, parts(t, msgs[0])[0]["content"])
+	assert.Equal(t, "kept", parts(t, msgs[1])[0]["content"])
+}
+
+func TestOtherJSONInMessagesReplacedNotCut(t *testing.T) {
+	for name, value := range map[string]string{
+		"number":       strings.Repeat("1000", limit/4), // found by FuzzTruncate
+		"string":       `"` + strings.Repeat("x", limit) + `"`,
+		"other object": `{"text":"` + strings.Repeat("x", limit) + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			span := newSpan(map[string]string{"gen_ai.output.messages": value})
+			res := Span(span, limit, measure, protectedKeys)
+			require.True(t, res.Fits(limit))
+			got := decodeMessages(t, attr(t, span, "gen_ai.output.messages"))
+			require.Len(t, got, 1)
+			assert.Equal(t, "[truncated: 0 messages exceeded limit]", parts(t, got[0])[0]["content"])
+		})
+	}
+}
+
 func TestEventsAndLinksLastResort(t *testing.T) {
 	span := newSpan(nil)
 	for i := range 5000 {
