@@ -148,16 +148,17 @@ func (t *truncator) shrinkCandidates() []*candidate {
 	}
 	events := t.span.Events()
 	for i := 0; i < events.Len(); i++ {
-		cands = appendTrimAll(cands, events.At(i).Attributes())
+		ev := events.At(i)
+		cands = appendTrimAll(cands, ev.Attributes())
+		cands = appendIf(cands, trimText(ev.Name, ev.SetName))
 	}
 	links := t.span.Links()
 	for i := 0; i < links.Len(); i++ {
 		cands = appendTrimAll(cands, links.At(i).Attributes())
 	}
-	if c := trimStatus(t.span.Status()); c != nil {
-		cands = append(cands, c)
-	}
-	return cands
+	st := t.span.Status()
+	cands = appendIf(cands, trimText(st.Message, st.SetMessage))
+	return appendIf(cands, trimText(t.span.Name, t.span.SetName))
 }
 
 // overlimitCandidates: string attributes become "[overlimit]"; a message
@@ -315,40 +316,33 @@ func trimString(s string, shed int) string {
 }
 
 // trimValue trims a string value; nil when it is too short to bother.
-func trimValue(v pcommon.Value) *candidate {
-	if len(v.Str()) <= minShrinkable {
+func trimValue(v pcommon.Value) *candidate { return trimText(v.Str, v.SetStr) }
+
+// trimText trims a string held outside the attributes (a name, a status
+// message); nil when it is too short to bother.
+func trimText(get func() string, set func(string)) *candidate {
+	if len(get()) <= minShrinkable {
 		return nil
 	}
-	c := &candidate{size: len(v.Str())}
+	c := &candidate{size: len(get())}
 	c.apply = func(shed int) int {
-		before := len(v.Str())
+		before := len(get())
 		if before <= len(TruncatedSuffix) {
 			return 0
 		}
-		v.SetStr(trimString(v.Str(), shed))
-		c.size = len(v.Str())
+		set(trimString(get(), shed))
+		c.size = len(get())
 		return before - c.size
 	}
 	c.more = func() bool { return c.size > minShrinkable }
 	return c
 }
 
-func trimStatus(st ptrace.Status) *candidate {
-	if len(st.Message()) <= minShrinkable {
-		return nil
+func appendIf(cands []*candidate, c *candidate) []*candidate {
+	if c != nil {
+		cands = append(cands, c)
 	}
-	c := &candidate{size: len(st.Message())}
-	c.apply = func(shed int) int {
-		before := len(st.Message())
-		if before <= len(TruncatedSuffix) {
-			return 0
-		}
-		st.SetMessage(trimString(st.Message(), shed))
-		c.size = len(st.Message())
-		return before - c.size
-	}
-	c.more = func() bool { return c.size > minShrinkable }
-	return c
+	return cands
 }
 
 func appendTrimAll(cands []*candidate, m pcommon.Map) []*candidate {

@@ -224,6 +224,20 @@ func TestOtherJSONInMessagesReplacedNotCut(t *testing.T) {
 	}
 }
 
+func TestLongNamesTrimmedBeforeAnythingIsReplaced(t *testing.T) {
+	span := newSpan(map[string]string{"note": "a value that is kept as it is, long enough to be trimmable"})
+	span.SetName(strings.Repeat("n", limit/2))
+	for range 100 {
+		span.Events().AppendEmpty().SetName(strings.Repeat("é", limit/200))
+	}
+	res := Span(span, limit, measure, protectedKeys)
+	require.True(t, res.Fits(limit))
+	assert.Equal(t, 100, span.Events().Len(), "events are kept")
+	assert.True(t, strings.HasSuffix(span.Name(), TruncatedSuffix))
+	assert.True(t, utf8.ValidString(span.Events().At(99).Name()))
+	assert.Equal(t, "a value that is kept as it is, long enough to be trimmable", attr(t, span, "note"))
+}
+
 func TestEventsAndLinksLastResort(t *testing.T) {
 	span := newSpan(nil)
 	for i := range 5000 {
@@ -245,8 +259,8 @@ func TestEventsAndLinksLastResort(t *testing.T) {
 }
 
 func TestIrreducibleSpanReported(t *testing.T) {
-	span := newSpan(nil)
-	span.SetName(strings.Repeat("n", limit+10))
+	// Protected keys are never changed, so nothing can make this fit.
+	span := newSpan(map[string]string{"gen_ai.agent.id": strings.Repeat("n", limit+10)})
 	res := Span(span, limit, measure, protectedKeys)
 	assert.True(t, res.Changed)
 	assert.False(t, res.Fits(limit))
