@@ -162,22 +162,22 @@ func emptySections(raw map[string]any, mi **ManagedIdentityConfig, fc **FromCont
 	}
 }
 
-// sourceNames lists the configured sources of one entry.
-func sourceNames(s *StaticConfig, cc *ClientCredentialsConfig, mi *ManagedIdentityConfig, bp *AgentBlueprintConfig, fc *FromContextConfig) []string {
+// sources lists the configured sources of one entry.
+func (a *AgentConfig) sources() []string {
 	var names []string
-	if s != nil {
+	if a.Static != nil {
 		names = append(names, sourceStatic)
 	}
-	if cc != nil {
+	if a.ClientCredentials != nil {
 		names = append(names, sourceClientCredentials)
 	}
-	if mi != nil {
+	if a.ManagedIdentity != nil {
 		names = append(names, sourceManagedIdentity)
 	}
-	if bp != nil {
+	if a.AgentBlueprint != nil {
 		names = append(names, sourceAgentBlueprint)
 	}
-	if fc != nil {
+	if a.FromContext != nil {
 		names = append(names, sourceFromContext)
 	}
 	return names
@@ -185,12 +185,16 @@ func sourceNames(s *StaticConfig, cc *ClientCredentialsConfig, mi *ManagedIdenti
 
 const allSources = "static, client_credentials, managed_identity, agent_blueprint or from_context"
 
-func (cfg *Config) topSources() []string {
-	return sourceNames(cfg.Static, cfg.ClientCredentials, cfg.ManagedIdentity, cfg.AgentBlueprint, cfg.FromContext)
-}
-
-func (a *AgentConfig) sources() []string {
-	return sourceNames(a.Static, a.ClientCredentials, a.ManagedIdentity, a.AgentBlueprint, a.FromContext)
+// topLevel is the source set at the top level, which serves every agent
+// without an entry of its own.
+func (cfg *Config) topLevel() *AgentConfig {
+	return &AgentConfig{
+		Static:            cfg.Static,
+		ClientCredentials: cfg.ClientCredentials,
+		ManagedIdentity:   cfg.ManagedIdentity,
+		AgentBlueprint:    cfg.AgentBlueprint,
+		FromContext:       cfg.FromContext,
+	}
 }
 
 // Validate checks the extension's configuration. The sections' own
@@ -198,7 +202,7 @@ func (a *AgentConfig) sources() []string {
 // errors with the section's path.
 func (cfg *Config) Validate() error {
 	var errs []error
-	switch names := cfg.topSources(); {
+	switch names := cfg.topLevel().sources(); {
 	case len(names) == 0 && len(cfg.Agents) == 0:
 		errs = append(errs, fmt.Errorf("no token source configured: set one of %s, or list per-agent sources under agents", allSources))
 	case len(names) > 1:
@@ -242,7 +246,7 @@ func (cfg *Config) validateScopes() error {
 			return fmt.Errorf("scopes::%d must not be empty", i)
 		}
 	}
-	needsDefault := slices.ContainsFunc(cfg.topSources(), requestsTokens)
+	needsDefault := slices.ContainsFunc(cfg.topLevel().sources(), requestsTokens)
 	for _, a := range cfg.Agents {
 		needsDefault = needsDefault || slices.ContainsFunc(a.sources(), requestsTokens)
 	}

@@ -143,13 +143,13 @@ func (a *Authenticator) Start(context.Context, component.Host) error {
 	}
 	st := &state{agents: map[string]source{}, cache: newTokenCache(a.now, a.cfg.RefreshBefore, acquireTimeout)}
 	var errs []error
-	if s, err := a.newSource("", a.cfg.Static, a.cfg.ClientCredentials, a.cfg.ManagedIdentity, a.cfg.AgentBlueprint, a.cfg.FromContext, hc); err != nil {
+	if s, err := a.newSource("", a.cfg.topLevel(), hc); err != nil {
 		errs = append(errs, err)
 	} else {
 		st.top = s
 	}
 	for id, ac := range a.cfg.Agents {
-		s, err := a.newSource("agents::"+id+"::", ac.Static, ac.ClientCredentials, ac.ManagedIdentity, ac.AgentBlueprint, ac.FromContext, hc)
+		s, err := a.newSource("agents::"+id+"::", &ac, hc)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -166,22 +166,22 @@ func (a *Authenticator) Start(context.Context, component.Host) error {
 }
 
 // newSource builds the one configured source of an entry (nil for none).
-func (a *Authenticator) newSource(prefix string, s *StaticConfig, cc *ClientCredentialsConfig, mi *ManagedIdentityConfig, bp *AgentBlueprintConfig, fc *FromContextConfig, hc *http.Client) (source, error) {
+func (a *Authenticator) newSource(prefix string, ac *AgentConfig, hc *http.Client) (source, error) {
 	switch {
-	case s != nil:
-		src, err := newStaticSource(s, a.now)
+	case ac.Static != nil:
+		src, err := newStaticSource(ac.Static, a.now)
 		if err != nil {
 			return nil, fmt.Errorf("%s%w", prefix, err)
 		}
 		return src, nil
-	case cc != nil:
-		return newClientCredentialsSource(&cc.CredentialConfig, prefix+sourceClientCredentials, a.cfg.Authority, a.cfg.Scopes, hc, a.secrets)
-	case mi != nil:
-		return newManagedIdentitySource(mi, prefix+sourceManagedIdentity, a.cfg.Scopes, hc, a.secrets)
-	case bp != nil:
-		return newBlueprintSource(&bp.CredentialConfig, prefix+sourceAgentBlueprint, a.cfg.Authority, a.cfg.Scopes, hc, a.secrets)
-	case fc != nil:
-		return &fromContextSource{header: fc.header(), now: a.now}, nil
+	case ac.ClientCredentials != nil:
+		return newClientCredentialsSource(&ac.ClientCredentials.CredentialConfig, prefix+sourceClientCredentials, a.cfg.Authority, a.cfg.Scopes, hc, a.secrets)
+	case ac.ManagedIdentity != nil:
+		return newManagedIdentitySource(ac.ManagedIdentity, prefix+sourceManagedIdentity, a.cfg.Scopes, hc, a.secrets)
+	case ac.AgentBlueprint != nil:
+		return newBlueprintSource(&ac.AgentBlueprint.CredentialConfig, prefix+sourceAgentBlueprint, a.cfg.Authority, a.cfg.Scopes, hc, a.secrets)
+	case ac.FromContext != nil:
+		return &fromContextSource{header: ac.FromContext.header(), now: a.now}, nil
 	}
 	return nil, nil
 }
