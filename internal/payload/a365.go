@@ -104,11 +104,7 @@ func (f *A365) AppendSpan(dst []byte, span ptrace.Span, meta SpanMeta) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			ltid, lsid := l.TraceID(), l.SpanID()
-			dst = append(dst, `{"traceId":`...)
-			dst = AppendHex(dst, ltid[:])
-			dst = append(dst, `,"spanId":`...)
-			dst = AppendHex(dst, lsid[:])
+			dst = appendLinkIDs(dst, l)
 			dst = append(dst, `,"attributes":`...)
 			dst = appendAttributes(dst, l.Attributes(), nil, op)
 			dst = append(dst, '}')
@@ -231,6 +227,16 @@ func appendValue(dst []byte, v pcommon.Value, depth int) []byte {
 	default:
 		return append(dst, "null"...)
 	}
+}
+
+// appendLinkIDs opens a link object with its ids; both formats write them
+// the same way.
+func appendLinkIDs(dst []byte, l ptrace.SpanLink) []byte {
+	tid, sid := l.TraceID(), l.SpanID()
+	dst = append(dst, `{"traceId":`...)
+	dst = AppendHex(dst, tid[:])
+	dst = append(dst, `,"spanId":`...)
+	return AppendHex(dst, sid[:])
 }
 
 func kindName(k ptrace.SpanKind) string {

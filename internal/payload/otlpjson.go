@@ -130,11 +130,7 @@ func (f *OTLPJSON) AppendSpan(dst []byte, span ptrace.Span, meta SpanMeta) []byt
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			ltid, lsid := l.TraceID(), l.SpanID()
-			dst = append(dst, `{"traceId":`...)
-			dst = AppendHex(dst, ltid[:])
-			dst = append(dst, `,"spanId":`...)
-			dst = AppendHex(dst, lsid[:])
+			dst = appendLinkIDs(dst, l)
 			m := 2
 			dst = optString(dst, &m, "traceState", l.TraceState().AsRaw())
 			if l.Attributes().Len() > 0 {
