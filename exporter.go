@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -39,7 +38,7 @@ type agent365Exporter struct {
 	userAgent  string
 	client     *http.Client
 	batches    *batchPool
-	bodies     sync.Pool
+	bodies     *bodyPool
 	notices    *onceSet
 
 	dropOpts [numDropReasons]metric.AddOption
@@ -79,7 +78,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 		e.dropOpts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r.String())))
 	}
 	e.batches = newBatchPool(poolSize(cfg))
-	e.bodies.New = func() any { b := make([]byte, 0, 64*1024); return &b }
+	e.bodies = newBodyPool()
 	return e, nil
 }
 

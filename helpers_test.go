@@ -164,8 +164,10 @@ type testAuth struct {
 	component.StartFunc
 	component.ShutdownFunc
 	token string
-	mu    sync.Mutex
-	seen  []auth.Identity
+	// transport, when set, replaces the client's base transport.
+	transport http.RoundTripper
+	mu        sync.Mutex
+	seen      []auth.Identity
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
@@ -173,6 +175,9 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func (a *testAuth) RoundTripper(base http.RoundTripper) (http.RoundTripper, error) {
+	if a.transport != nil {
+		base = a.transport
+	}
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		id, _ := auth.IdentityFromRequest(req)
 		a.mu.Lock()
@@ -203,6 +208,12 @@ type harness struct {
 
 func newHarness(t *testing.T, endpoint string, mutate func(*Config)) *harness {
 	t.Helper()
+	return newHarnessWithAuth(t, endpoint, &testAuth{token: token}, mutate)
+}
+
+// newHarnessWithAuth is newHarness with the given authenticator.
+func newHarnessWithAuth(t *testing.T, endpoint string, a *testAuth, mutate func(*Config)) *harness {
+	t.Helper()
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.ClientConfig.Endpoint = endpoint
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
@@ -213,7 +224,7 @@ func newHarness(t *testing.T, endpoint string, mutate func(*Config)) *harness {
 	}
 	require.NoError(t, cfg.Validate())
 
-	h := &harness{tel: componenttest.NewTelemetry(), auth: &testAuth{token: token}}
+	h := &harness{tel: componenttest.NewTelemetry(), auth: a}
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logs = logs
 	set := exportertest.NewNopSettings(metadata.Type)

@@ -43,14 +43,11 @@ type failure struct {
 // send posts spans of group g, whose body is size bytes. On 413 it splits
 // the spans in two and sends each half, down to single spans.
 func (e *agent365Exporter) send(ctx context.Context, b *batch, g *group, spans []payload.Span, size int, failures []failure) []failure {
-	bodyp := e.bodies.Get().(*[]byte)
+	body := e.bodies.get()
 	// The size is exact: one allocation at most, no regrowth.
-	body := g.layout.AppendBody(slices.Grow((*bodyp)[:0], size), b.buf, spans)
+	body.buf = g.layout.AppendBody(slices.Grow(body.buf, size), b.buf, spans)
 	r := e.post(ctx, g, body, len(spans))
-	if cap(body) <= maxPooledBytes {
-		*bodyp = body[:0]
-		e.bodies.Put(bodyp)
-	}
+	body.release()
 	if r.tooLarge && len(spans) > 1 {
 		half := len(spans) / 2
 		failures = e.send(ctx, b, g, spans[:half], g.layout.Size(spans[:half]), failures)
@@ -82,9 +79,9 @@ const (
 	outcomeTooLarge  = "too_large"
 )
 
-func (e *agent365Exporter) post(ctx context.Context, g *group, body []byte, nSpans int) result {
+func (e *agent365Exporter) post(ctx context.Context, g *group, body *requestBody, nSpans int) result {
 	id := auth.Identity{TenantID: g.id.tenant, AgentID: g.id.agent}
-	req, err := http.NewRequestWithContext(auth.ContextWithIdentity(ctx, id), http.MethodPost, g.url, bytes.NewReader(body))
+	req, err := newPostRequest(auth.ContextWithIdentity(ctx, id), g.url, body)
 	if err != nil {
 		return result{err: fmt.Errorf("building the request for tenant %s agent %s: %w", g.id.tenant, g.id.agent, err), permanent: true}
 	}
@@ -92,7 +89,7 @@ func (e *agent365Exporter) post(ctx context.Context, g *group, body []byte, nSpa
 	req.Header.Set(auth.TenantHeader, g.id.tenant)
 	req.Header.Set("User-Agent", e.userAgent)
 
-	e.telemetry.ExporterAgent365RequestSize.Record(ctx, int64(len(body)))
+	e.telemetry.ExporterAgent365RequestSize.Record(ctx, int64(len(body.buf)))
 	start := time.Now()
 	resp, err := e.client.Do(req)
 	e.telemetry.ExporterAgent365RequestDuration.Record(ctx, time.Since(start).Seconds())
@@ -140,6 +137,24 @@ func (e *agent365Exporter) post(ctx context.Context, g *group, body []byte, nSpa
 		e.logger.Warn("Agent 365 request failed; it will be retried"+hint(resp), fields...)
 	}
 	return r
+}
+
+// newPostRequest is a POST of body; the transport holds the body's buffer
+// until it closes the reader.
+func newPostRequest(ctx context.Context, url string, body *requestBody) (*http.Request, error) {
+	rd, err := body.reader()
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, rd)
+	if err != nil {
+		_ = rd.Close()
+		return nil, err
+	}
+	req.ContentLength = int64(len(body.buf))
+	// A replay (after a 401, an HTTP/2 retry) reads the same bytes.
+	req.GetBody = body.reader
+	return req, nil
 }
 
 // classify sorts a non-2xx answer: 408, 429, 5xx and 401 (a token may have
