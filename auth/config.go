@@ -22,6 +22,9 @@ const (
 	DefaultScope = "api://9b975845-388f-4429-889e-eab1ef63949c/.default"
 	// DefaultRefreshBefore is how long before expiry a cached token is renewed.
 	DefaultRefreshBefore = 5 * time.Minute
+	// DefaultMaxCachedTokens bounds the identities the token cache
+	// remembers.
+	DefaultMaxCachedTokens = 10000
 	// DefaultHeader is the client metadata key from_context reads.
 	DefaultHeader = "x-a365-token"
 
@@ -47,6 +50,9 @@ type Config struct {
 	Scopes []string `mapstructure:"scopes"`
 	// RefreshBefore renews a cached token this long before it expires.
 	RefreshBefore time.Duration `mapstructure:"refresh_before"`
+	// MaxCachedTokens bounds the identities whose token (or last failure)
+	// is cached; beyond it the least recently used is evicted.
+	MaxCachedTokens int `mapstructure:"max_cached_tokens"`
 
 	// Agents overrides the token source per agent id.
 	Agents map[string]AgentConfig `mapstructure:"agents"`
@@ -116,9 +122,10 @@ type FromContextConfig struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Authority:     DefaultAuthority,
-		Scopes:        []string{DefaultScope},
-		RefreshBefore: DefaultRefreshBefore,
+		Authority:       DefaultAuthority,
+		Scopes:          []string{DefaultScope},
+		RefreshBefore:   DefaultRefreshBefore,
+		MaxCachedTokens: DefaultMaxCachedTokens,
 	}
 }
 
@@ -213,6 +220,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.RefreshBefore < 0 {
 		errs = append(errs, fmt.Errorf("refresh_before must not be negative, got %s", cfg.RefreshBefore))
+	}
+	if cfg.MaxCachedTokens < 1 {
+		errs = append(errs, fmt.Errorf("max_cached_tokens must be at least 1, got %d; the default is %d", cfg.MaxCachedTokens, DefaultMaxCachedTokens))
 	}
 	if err := cfg.validateScopes(); err != nil {
 		errs = append(errs, err)

@@ -73,6 +73,10 @@ func TestLoadConfig(t *testing.T) {
 			c.Authority = "http://127.0.0.1:8080"
 			c.Static = &StaticConfig{Token: "t"}
 		})},
+		{"gateway", withDefaults(func(c *Config) {
+			c.ClientCredentials = &ClientCredentialsConfig{CredentialConfig{ClientID: "00000000-0000-0000-0000-000000000001", ClientSecret: "my-client-secret"}}
+			c.MaxCachedTokens = 50000
+		})},
 		{"custom_scope", withDefaults(func(c *Config) {
 			c.Scopes = []string{"api://9b975845-388f-4429-889e-eab1ef63949c/Agent365.Observability.OtelWrite"}
 			c.Static = &StaticConfig{Token: "t"}
@@ -104,6 +108,7 @@ func TestLoadConfig(t *testing.T) {
 		{"authority_path", []string{"must be the host alone", "tenant_id"}},
 		{"authority_scheme", []string{"must be an https URL"}},
 		{"negative_refresh", []string{"refresh_before must not be negative"}},
+		{"no_cached_tokens", []string{"max_cached_tokens must be at least 1, got 0"}},
 		{"empty_agent_id", []string{"agent id must not be empty"}},
 		{"agent_two_sources", []string{"agents::" + agentA + ": only one token source may be set for an agent, found static and from_context"}},
 		{"agent_no_source", []string{"agents::" + agentA + ": no token source for this agent"}},

@@ -151,6 +151,10 @@ func newConfidential(authority, pinnedTenant, clientID string, cred confidential
 
 // describe turns an MSAL error into an EntraError, or scrubs it.
 func describe(err error, secrets ...string) error {
+	var re *redirectError
+	if errors.As(err, &re) {
+		return errors.New(scrub(re.Error(), secrets...))
+	}
 	if ee := entraErrorFrom(err, secrets...); ee != nil {
 		return ee
 	}
@@ -168,18 +172,53 @@ func requestTenant(pinned string, id Identity) (string, error) {
 	return id.TenantID, nil
 }
 
-// appClient is the MSAL client of the app cfg configures, with its
+// maxTenantsPerClient is how many tenants one MSAL client serves before
+// it is replaced: MSAL remembers the endpoints of every tenant it was used
+// for, without bound.
+const maxTenantsPerClient = 4096
+
+// tenantClients is the MSAL client of one app for requests in many
+// tenants, replaced by a new one after limit tenants.
+type tenantClients struct {
+	build func() (confidential.Client, error)
+	limit int
+
+	mu      sync.Mutex
+	client  confidential.Client
+	tenants map[string]struct{}
+}
+
+// appClients are the MSAL clients of the app cfg configures, with its
 // credential; key names the configuration section in errors.
-func appClient(cfg *CredentialConfig, key, authority string, hc *http.Client) (confidential.Client, error) {
+func appClients(cfg *CredentialConfig, key, authority string, hc *http.Client) (*tenantClients, error) {
 	cred, err := credential(cfg, key)
 	if err != nil {
-		return confidential.Client{}, err
+		return nil, err
 	}
-	c, err := newConfidential(authority, cfg.TenantID, cfg.ClientID, cred, hc)
+	build := func() (confidential.Client, error) {
+		return newConfidential(authority, cfg.TenantID, cfg.ClientID, cred, hc)
+	}
+	c, err := build()
 	if err != nil {
-		return confidential.Client{}, fmt.Errorf("%s: %w", key, err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	return c, nil
+	return &tenantClients{build: build, limit: maxTenantsPerClient, client: c, tenants: map[string]struct{}{}}, nil
+}
+
+// forTenant is the client to request a token in tenant with.
+func (t *tenantClients) forTenant(tenant string) (confidential.Client, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.tenants[tenant]; !ok && len(t.tenants) >= t.limit {
+		c, err := t.build()
+		if err != nil {
+			return confidential.Client{}, err
+		}
+		t.client = c
+		clear(t.tenants)
+	}
+	t.tenants[tenant] = struct{}{}
+	return t.client, nil
 }
 
 // clientCredentialsSource is the client credentials flow of one app.
@@ -188,15 +227,15 @@ type clientCredentialsSource struct {
 	authority string
 	cfg       CredentialConfig
 	scopes    []string
-	client    confidential.Client
+	clients   *tenantClients
 }
 
 func newClientCredentialsSource(cfg *CredentialConfig, key, authority string, scopes []string, hc *http.Client, redact func() []string) (*clientCredentialsSource, error) {
-	c, err := appClient(cfg, key, authority, hc)
+	c, err := appClients(cfg, key, authority, hc)
 	if err != nil {
 		return nil, err
 	}
-	return &clientCredentialsSource{redact: redact, authority: authority, cfg: *cfg, scopes: scopes, client: c}, nil
+	return &clientCredentialsSource{redact: redact, authority: authority, cfg: *cfg, scopes: scopes, clients: c}, nil
 }
 
 func (s *clientCredentialsSource) kind() string      { return sourceClientCredentials }
@@ -212,7 +251,11 @@ func (s *clientCredentialsSource) fetch(ctx context.Context, id Identity) (token
 	if err != nil {
 		return token{}, err
 	}
-	res, err := s.client.AcquireTokenByCredential(ctx, s.scopes, confidential.WithTenantID(tenant))
+	c, err := s.clients.forTenant(tenant)
+	if err != nil {
+		return token{}, fmt.Errorf("agent365auth: client_credentials (client_id %s): %w", s.cfg.ClientID, err)
+	}
+	res, err := c.AcquireTokenByCredential(ctx, s.scopes, confidential.WithTenantID(tenant))
 	if err != nil {
 		return token{}, fmt.Errorf("agent365auth: client_credentials (client_id %s, tenant %s): %w", s.cfg.ClientID, tenant, describe(err, s.redact()...))
 	}
@@ -230,13 +273,17 @@ type blueprintSource struct {
 	cfg       CredentialConfig
 	scopes    []string
 	hc        *http.Client
-	blueprint confidential.Client
+	blueprint *tenantClients
 
 	mu     sync.Mutex
-	agents map[string]confidential.Client
+	agents map[agentTenant]confidential.Client
 }
 
-// maxAgentClients bounds the per-agent MSAL clients kept for hop 2.
+// agentTenant is an agent in a tenant. Hop 2 has an MSAL client per agent
+// and tenant, so that each remembers the endpoints of one tenant.
+type agentTenant struct{ agent, tenant string }
+
+// maxAgentClients bounds the MSAL clients kept for hop 2.
 const maxAgentClients = 4096
 
 type hopTenantKey struct{}
@@ -248,11 +295,11 @@ func (e *hop1Error) Error() string { return e.err.Error() }
 func (e *hop1Error) Unwrap() error { return e.err }
 
 func newBlueprintSource(cfg *CredentialConfig, key, authority string, scopes []string, hc *http.Client, redact func() []string) (*blueprintSource, error) {
-	c, err := appClient(cfg, key, authority, hc)
+	c, err := appClients(cfg, key, authority, hc)
 	if err != nil {
 		return nil, err
 	}
-	return &blueprintSource{redact: redact, authority: authority, cfg: *cfg, scopes: scopes, hc: hc, blueprint: c, agents: map[string]confidential.Client{}}, nil
+	return &blueprintSource{redact: redact, authority: authority, cfg: *cfg, scopes: scopes, hc: hc, blueprint: c, agents: map[agentTenant]confidential.Client{}}, nil
 }
 
 func (s *blueprintSource) kind() string      { return sourceAgentBlueprint }
@@ -263,11 +310,12 @@ func (s *blueprintSource) key(id Identity) (cacheKey, error) {
 	return cacheKey{authority: s.authority, tenant: tenant, client: s.cfg.ClientID, scope: s.scopes[0], agent: strings.ToLower(id.AgentID)}, err
 }
 
-// agentClient is the hop 2 client of agent; its credential is hop 1.
-func (s *blueprintSource) agentClient(agent string) (confidential.Client, error) {
+// agentClient is the hop 2 client of agent in tenant; its credential is hop 1.
+func (s *blueprintSource) agentClient(agent, tenant string) (confidential.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.agents[agent]; ok {
+	key := agentTenant{agent: agent, tenant: tenant}
+	if c, ok := s.agents[key]; ok {
 		return c, nil
 	}
 	c, err := newConfidential(s.authority, s.cfg.TenantID, agent, confidential.NewCredFromAssertionCallback(s.hop1), s.hc)
@@ -277,14 +325,18 @@ func (s *blueprintSource) agentClient(agent string) (confidential.Client, error)
 	if len(s.agents) >= maxAgentClients {
 		clear(s.agents)
 	}
-	s.agents[agent] = c
+	s.agents[key] = c
 	return c, nil
 }
 
 // hop1 gets T1 for the agent MSAL asks an assertion for.
 func (s *blueprintSource) hop1(ctx context.Context, o confidential.AssertionRequestOptions) (string, error) {
 	tenant, _ := ctx.Value(hopTenantKey{}).(string)
-	res, err := s.blueprint.AcquireTokenByCredential(ctx, []string{tokenExchangeScope},
+	c, err := s.blueprint.forTenant(tenant)
+	if err != nil {
+		return "", &hop1Error{err: err}
+	}
+	res, err := c.AcquireTokenByCredential(ctx, []string{tokenExchangeScope},
 		confidential.WithTenantID(tenant), confidential.WithFMIPath(o.ClientID))
 	if err != nil {
 		return "", &hop1Error{err: describe(err, s.redact()...)}
@@ -300,7 +352,7 @@ func (s *blueprintSource) fetch(ctx context.Context, id Identity) (token, error)
 	if strings.TrimSpace(id.AgentID) != id.AgentID || strings.ContainsAny(id.AgentID, "/?#\x00") {
 		return token{}, fmt.Errorf("agent365auth: agent_blueprint: %q is not an agent id", id.AgentID)
 	}
-	c, err := s.agentClient(id.AgentID)
+	c, err := s.agentClient(id.AgentID, tenant)
 	if err != nil {
 		return token{}, fmt.Errorf("agent365auth: agent_blueprint: agent %s: %w", id.AgentID, err)
 	}

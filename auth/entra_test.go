@@ -262,7 +262,8 @@ func TestAgentBlueprintErrorsNameTheHop(t *testing.T) {
 		}
 		return 0, ""
 	})
-	_, err = a.Token(context.Background(), testTenant, testAgent)
+	// another agent: testAgent backs off after its failure
+	_, err = a.Token(context.Background(), testTenant, testAgent2)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "hop 2")
 	assert.Contains(t, err.Error(), "AADSTS700211")

@@ -1,12 +1,16 @@
 package auth // import "github.com/agent365-otel/agent365exporter/auth"
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
@@ -146,16 +150,107 @@ func shortDescription(desc, code string, secrets ...string) string {
 	return desc
 }
 
-// scrub removes the given secrets, anything shaped like a JWT and long
-// opaque strings from s.
+// redacted replaces what scrub removes.
+const redacted = "[REDACTED]"
+
+// scrub removes from s the given secrets in the forms they are echoed in
+// (as is, URL-encoded, base64, JSON-escaped), anything shaped like a JWT,
+// and long opaque strings. Secrets of any length are removed, even one
+// character long, wherever they occur: the text is only diagnostic.
 func scrub(s string, secrets ...string) string {
+	if re := secretsPattern(secrets); re != nil {
+		// one pass over s, so that a short secret is not found again in
+		// the markers of another (or of an earlier scrub)
+		s = re.ReplaceAllLiteralString(s, redacted)
+	}
+	s = jwtLike.ReplaceAllString(s, redacted)
+	return longOpaque.ReplaceAllString(s, redacted)
+}
+
+// lastPattern caches the pattern of the last secrets: an extension's
+// secrets rarely change.
+var lastPattern struct {
+	sync.Mutex
+	key string
+	re  *regexp.Regexp
+}
+
+// secretsPattern matches every form of the secrets, longest first, and
+// the marker scrub writes; nil without secrets.
+func secretsPattern(secrets []string) *regexp.Regexp {
+	key := strings.Join(secrets, "\x00")
+	if strings.Trim(key, "\x00") == "" {
+		return nil
+	}
+	lastPattern.Lock()
+	defer lastPattern.Unlock()
+	if lastPattern.re != nil && lastPattern.key == key {
+		return lastPattern.re
+	}
+	seen := map[string]bool{}
+	var forms []string
 	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		for _, f := range secretForms(sec) {
+			if f != "" && !seen[f] {
+				seen[f] = true
+				forms = append(forms, f)
+			}
 		}
 	}
-	s = jwtLike.ReplaceAllString(s, "[REDACTED]")
-	return longOpaque.ReplaceAllString(s, "[REDACTED]")
+	slices.SortFunc(forms, func(a, b string) int {
+		if d := len(b) - len(a); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	alts := []string{regexp.QuoteMeta(redacted)}
+	for _, f := range forms {
+		alts = append(alts, quoteEscaped(f))
+	}
+	lastPattern.key, lastPattern.re = key, regexp.MustCompile(strings.Join(alts, "|"))
+	return lastPattern.re
+}
+
+// secretForms are the ways a secret is echoed: as is, as a form or query
+// value, as a path segment, in base64 and inside a JSON string.
+func secretForms(sec string) []string {
+	if sec == "" {
+		return nil
+	}
+	b := []byte(sec)
+	forms := []string{
+		sec,
+		url.QueryEscape(sec),
+		url.PathEscape(sec),
+		base64.StdEncoding.EncodeToString(b),
+		base64.RawStdEncoding.EncodeToString(b),
+		base64.URLEncoding.EncodeToString(b),
+		base64.RawURLEncoding.EncodeToString(b),
+	}
+	if j, err := json.Marshal(sec); err == nil {
+		forms = append(forms, string(j[1:len(j)-1]))
+	}
+	return forms
+}
+
+// quoteEscaped quotes s for a regexp, with the hex digits of its %XX
+// escapes matching either case.
+func quoteEscaped(s string) string {
+	q := regexp.QuoteMeta(s)
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if q[i] == '%' && i+2 < len(q) && isHex(q[i+1]) && isHex(q[i+2]) {
+			b.WriteString("%(?i:" + q[i+1:i+3] + ")")
+			i += 2
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // scrubError is err with its message scrubbed; EntraErrors are already clean.

@@ -2,9 +2,11 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -108,6 +110,86 @@ func TestScrub(t *testing.T) {
 	assert.NotContains(t, err.Error(), testSecret)
 	plain := errors.New("plain")
 	assert.Same(t, plain, scrubError(plain, testSecret))
+}
+
+func TestScrubForms(t *testing.T) {
+	const secret = "Zx9/Qw+Er~a b&c=d"
+	tests := []struct {
+		name, text string
+		secrets    []string
+		gone       []string
+		kept       []string
+	}{
+		{"raw", "secret " + secret + " end", []string{secret}, []string{secret}, []string{"secret ", " end"}},
+		{"query escaped", "client_secret=" + url.QueryEscape(secret) + "&x=1", []string{secret}, []string{url.QueryEscape(secret)}, []string{"client_secret=", "&x=1"}},
+		{"query escaped, lower-case hex", "client_secret=" + strings.ToLower(url.QueryEscape(secret)), []string{secret}, []string{"Zx9%2fQw%2bEr"}, []string{"client_secret="}},
+		{"path escaped", "/t/" + url.PathEscape(secret) + "/x", []string{secret}, []string{url.PathEscape(secret)}, []string{"/t/", "/x"}},
+		{"base64", "basic " + base64.StdEncoding.EncodeToString([]byte(secret)), []string{secret}, []string{base64.StdEncoding.EncodeToString([]byte(secret))}, []string{"basic "}},
+		{"base64 url", "b " + base64.RawURLEncoding.EncodeToString([]byte(secret)), []string{secret}, []string{base64.RawURLEncoding.EncodeToString([]byte(secret))}, []string{"b "}},
+		{"json escaped", `{"echo":"a<b>&c"}`, []string{"a<b>&c"}, []string{`a\u003cb\u003e\u0026c`, "a<b>&c"}, []string{`"echo"`}},
+		{"seven characters", "the token tok7abc was refused", []string{"tok7abc"}, []string{"tok7abc"}, []string{"the token ", " was refused"}},
+		{"two characters", "bad token Qz here", []string{"Qz"}, []string{"Qz"}, []string{"bad token ", " here"}},
+		{"one character", "x=7;", []string{"7"}, []string{"7"}, []string{"x=", ";"}},
+		{"secrets inside each other", "aaa-long-secret and aaa", []string{"aaa", "aaa-long-secret"}, []string{"aaa", "long-secret"}, []string{" and "}},
+		{"a short secret does not break the marker", "tok AB", []string{"AB", "E", "D"}, []string{"AB"}, []string{"[REDACTED]"}},
+		{"empty secret ignored", "nothing to hide", []string{""}, nil, []string{"nothing to hide"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := scrub(tt.text, tt.secrets...)
+			for _, g := range tt.gone {
+				assert.NotContains(t, got, g)
+			}
+			for _, k := range tt.kept {
+				assert.Contains(t, got, k)
+			}
+		})
+	}
+	// the JSON-escaped form as a server echoes it
+	assert.NotContains(t, scrub(`{"echo":"a\u003cb\u003e\u0026c"}`, "a<b>&c"), `a\u003cb`)
+}
+
+// TestEchoedSecretsScrubbed: a token endpoint answers 400 echoing the
+// client secret URL-encoded and a short static token; neither reaches
+// the error or the logs.
+func TestEchoedSecretsScrubbed(t *testing.T) {
+	const (
+		secret      = "Zx9/Qw+Er~client.secret.value"
+		staticToken = "tok7abc"
+	)
+	core, logs := observer.New(zapcore.DebugLevel)
+	tel := componenttest.NewNopTelemetrySettings()
+	tel.Logger = zap.New(core)
+	f := newFakeEntra(t)
+	f.setFail(func(tokenRequest) (int, string) {
+		return 400, entraError("invalid_request", 900144, "The request body must contain client_secret="+url.QueryEscape(secret)+
+			" and not "+staticToken+"; got "+base64.StdEncoding.EncodeToString([]byte(secret)))
+	})
+	cfg := testConfig(f)
+	cfg.ClientCredentials = secretCC("app-1", secret)
+	cfg.Agents = map[string]AgentConfig{testAgent2: {Static: &StaticConfig{Token: staticToken}}}
+	a := startAuth(t, cfg, &tel, withHTTPClient(f.srv.Client()))
+
+	_, err := a.Token(context.Background(), testTenant, testAgent)
+	require.Error(t, err)
+	var ee *EntraError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, "AADSTS900144", ee.Code)
+	assert.Contains(t, ee.Description, "client_secret=[REDACTED]")
+	lines := []string{err.Error()}
+	require.NotEmpty(t, logs.All())
+	for _, e := range logs.All() {
+		line := e.Message
+		for k, v := range e.ContextMap() {
+			line += fmt.Sprintf(" %s=%v", k, v)
+		}
+		lines = append(lines, line)
+	}
+	for _, line := range lines {
+		for _, s := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), base64.StdEncoding.EncodeToString([]byte(secret)), staticToken} {
+			assert.NotContains(t, line, s)
+		}
+	}
 }
 
 // TestSecretsNeverLogged runs every flow, succeeding and failing, with a

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -79,7 +78,8 @@ type Authenticator struct {
 	logger     *zap.Logger
 	telemetry  *metadata.TelemetryBuilder
 	now        func() time.Time
-	httpClient *http.Client // for token requests; built in Start unless set by a test
+	jitter     func(time.Duration) time.Duration // of failure backoffs; nil for random
+	httpClient *http.Client                      // for token requests; built in Start unless set by a test
 	ownClient  bool
 
 	state atomic.Pointer[state]
@@ -104,6 +104,11 @@ func withHTTPClient(c *http.Client) option { return func(a *Authenticator) { a.h
 
 // withClock sets the clock of expiry decisions (tests).
 func withClock(now func() time.Time) option { return func(a *Authenticator) { a.now = now } }
+
+// withJitter sets how failure backoffs are spread (tests).
+func withJitter(j func(time.Duration) time.Duration) option {
+	return func(a *Authenticator) { a.jitter = j }
+}
 
 func newAuthenticator(cfg *Config, set extension.Settings, opts ...option) (*Authenticator, error) {
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
@@ -130,18 +135,18 @@ func newAuthenticator(cfg *Config, set extension.Settings, opts ...option) (*Aut
 // checked here) and creates the token clients.
 func (a *Authenticator) Start(context.Context, component.Host) error {
 	if a.httpClient == nil {
-		a.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 30 * time.Second}
+		a.httpClient = &http.Client{Transport: newTransport(), Timeout: tokenRequestTimeout}
 		a.ownClient = true
 	}
-	hc := a.httpClient
-	if u, err := url.Parse(a.cfg.Authority); err == nil && u.Scheme == "http" {
-		base := hc.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-		hc = &http.Client{Transport: &loopbackHTTP{host: u.Host, base: base}, Timeout: hc.Timeout}
-	}
-	st := &state{agents: map[string]source{}, cache: newTokenCache(a.now, a.cfg.RefreshBefore, acquireTimeout)}
+	hc := tokenClient(a.httpClient, a.cfg.Authority)
+	st := &state{agents: map[string]source{}, cache: newTokenCache(cacheSettings{
+		now:           a.now,
+		refreshBefore: a.cfg.RefreshBefore,
+		timeout:       acquireTimeout,
+		maxEntries:    a.cfg.MaxCachedTokens,
+		jitter:        a.jitter,
+		onEvict:       func() { a.telemetry.Agent365authCacheEvictions.Add(context.Background(), 1) },
+	})}
 	var errs []error
 	if s, err := a.newSource("", a.cfg.topLevel(), hc); err != nil {
 		errs = append(errs, err)

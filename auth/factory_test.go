@@ -36,6 +36,7 @@ func TestFactory(t *testing.T) {
 	assert.Equal(t, DefaultAuthority, cfg.Authority)
 	assert.Equal(t, []string{DefaultScope}, cfg.Scopes)
 	assert.Equal(t, 5*time.Minute, cfg.RefreshBefore)
+	assert.Equal(t, 10000, cfg.MaxCachedTokens)
 	assert.ErrorContains(t, confmap.Validate(cfg), "no token source configured", "the default has no source: one must be chosen")
 }
 

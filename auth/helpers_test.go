@@ -66,6 +66,10 @@ type fakeEntra struct {
 	gate chan struct{}
 	// entered is signalled (without blocking) when a token request arrives.
 	entered chan struct{}
+	// redirectTo, when set, answers token requests with a 307 to it.
+	redirectTo string
+	// served counts every request, discovery included.
+	served int
 }
 
 func newFakeEntra(t *testing.T) *fakeEntra {
@@ -78,6 +82,10 @@ func newFakeEntra(t *testing.T) *fakeEntra {
 func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	tenant := parts[0]
+	f.mu.Lock()
+	f.served++
+	redirectTo := f.redirectTo
+	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	switch {
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration"):
@@ -98,6 +106,14 @@ func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req := tokenRequest{Tenant: tenant, Form: r.PostForm}
+		if redirectTo != "" {
+			f.mu.Lock()
+			f.requests = append(f.requests, req)
+			f.mu.Unlock()
+			w.Header().Set("Location", redirectTo)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
 		select {
 		case f.entered <- struct{}{}:
 		default:
@@ -138,6 +154,13 @@ func (f *fakeEntra) tokenRequests() []tokenRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]tokenRequest(nil), f.requests...)
+}
+
+// servedRequests is the number of requests of any kind the fake answered.
+func (f *fakeEntra) servedRequests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.served
 }
 
 func (f *fakeEntra) issuedTokens() []string {

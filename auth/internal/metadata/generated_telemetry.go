@@ -17,6 +17,7 @@ func Meter(settings component.TelemetrySettings) metric.Meter {
 // telemetry in metadata.yaml.
 type TelemetryBuilder struct {
 	meter                         metric.Meter
+	Agent365authCacheEvictions    metric.Int64Counter
 	Agent365authCacheHits         metric.Int64Counter
 	Agent365authTokenAcquisitions metric.Int64Counter
 }
@@ -25,6 +26,12 @@ type TelemetryBuilder struct {
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	b := TelemetryBuilder{meter: Meter(settings)}
 	var err, errs error
+	b.Agent365authCacheEvictions, err = b.meter.Int64Counter(
+		"otelcol_agent365auth_cache_evictions",
+		metric.WithDescription("Cached tokens and remembered failures evicted to keep the token cache within max_cached_tokens. [alpha]"),
+		metric.WithUnit("{eviction}"),
+	)
+	errs = errors.Join(errs, err)
 	b.Agent365authCacheHits, err = b.meter.Int64Counter(
 		"otelcol_agent365auth_cache_hits",
 		metric.WithDescription("Tokens served from the token cache without a token request. [alpha]"),
