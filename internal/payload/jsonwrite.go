@@ -6,7 +6,6 @@ import (
 	"math/bits"
 	"strconv"
 	"unicode/utf8"
-	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -18,39 +17,42 @@ const hexDigits = "0123456789abcdef"
 // whatever s holds.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
-	p := unsafe.Pointer(unsafe.StringData(s))
 	start, i := 0, 0
 	for i < len(s) {
-		// Skip plain ASCII a word at a time: most text needs no escaping.
-		// The lowest byte a mask flags is exact (borrows only carry
-		// upwards), so the byte to handle is found without a byte loop.
-		var m uint64
-		for i+16 <= len(s) {
-			m1 := workMask(*(*uint64)(unsafe.Add(p, i)))
-			m2 := workMask(*(*uint64)(unsafe.Add(p, i+8)))
-			if m1|m2 != 0 {
-				if m1 != 0 {
+		// Skip a run of plain ASCII a word at a time: most text needs no
+		// escaping. Where the next byte already needs a look (JSON held in
+		// a string, non-Latin scripts) the scan would only find that byte,
+		// so it is not started.
+		if plainByte[s[i]] {
+			var m uint64
+			for ; i <= len(s)-16; i += 16 {
+				w := s[i : i+16]
+				m1, m2 := workMask(loadWord(w)), workMask(loadWord(w[8:]))
+				if m1|m2 != 0 {
+					if m1 == 0 {
+						m1, i = m2, i+8
+					}
 					m = m1
-				} else {
-					m, i = m2, i+8
+					break
 				}
-				break
 			}
-			i += 16
-		}
-		if m == 0 && i+8 <= len(s) {
-			if m = workMask(*(*uint64)(unsafe.Add(p, i))); m == 0 {
-				i += 8
+			if m == 0 && i <= len(s)-8 {
+				if m = workMask(loadWord(s[i : i+8])); m == 0 {
+					i += 8
+				}
 			}
-		}
-		if m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-		} else {
-			for i < len(s) && plainByte[s[i]] {
-				i++
-			}
-			if i >= len(s) {
-				break
+			if m != 0 {
+				// The lowest byte a mask flags is exact (borrows only carry
+				// upwards, to later bytes), so the byte to handle is found
+				// without a byte loop.
+				i += bits.TrailingZeros64(m) >> 3
+			} else {
+				for i < len(s) && plainByte[s[i]] {
+					i++
+				}
+				if i == len(s) {
+					break
+				}
 			}
 		}
 		c := s[i]
@@ -100,9 +102,21 @@ const (
 	msb = 0x8080808080808080
 )
 
+// loadWord reads the first 8 bytes of w as a little-endian word, so that
+// its lowest byte is the first in memory on every machine: AppendString's
+// TrailingZeros64 relies on that, and a native-order load would hand
+// big-endian machines (s390x, ppc64) the last flagged byte instead of the
+// first. The compiler makes this one load (byte-reversed on big-endian
+// machines); with the constant offsets and the 16-byte slices AppendString
+// passes, it also drops the bounds checks.
+func loadWord(w string) uint64 {
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
 // workMask has the high bit set in each byte of w that is below 0x20, a
 // quote, a backslash or non-ASCII (the bytes AppendString must look at).
-// Bounds were checked by the caller: reads of s go through unsafe for speed.
+// A flagged byte's borrow can also flag the byte above it, never one below.
 func workMask(w uint64) uint64 {
 	ctl := (w - 0x20*lsb) &^ w
 	q := w ^ ('"' * lsb)
