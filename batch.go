@@ -7,7 +7,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agent365-otel/agent365exporter/internal/payload"
-	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
 // batch is the working state of one push, pooled between pushes so that
@@ -25,8 +24,6 @@ type batch struct {
 	drops     [numDropReasons]int64
 	truncated int64
 	oversized int64
-	upgraded  int
-	presence  schema.Presence
 	ids       idCache
 }
 
@@ -48,8 +45,6 @@ type group struct {
 	url    string
 	layout payload.Layout
 	spans  []payload.Span
-	// findings of validation, nil when every span was complete or it is off.
-	findings *agentFindings
 }
 
 func newBatch() *batch {
@@ -121,14 +116,13 @@ func (b *batch) reset() {
 		g.layout.Scopes = g.layout.Scopes[:0]
 		g.spans = g.spans[:0]
 		g.url = ""
-		g.findings = nil
 		b.spare = append(b.spare, g)
 	}
 	clear(b.groups)
 	b.groups = b.groups[:0]
 	clear(b.index)
 	b.drops = [numDropReasons]int64{}
-	b.truncated, b.oversized, b.upgraded = 0, 0, 0
+	b.truncated, b.oversized = 0, 0
 	b.ids = idCache{}
 }
 

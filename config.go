@@ -38,6 +38,10 @@ type Config struct {
 
 	Identity IdentityConfig `mapstructure:"identity"`
 
+	// Gate bounds how long and how much an identity's spans are held back
+	// while the service throttles it or its requests fail.
+	Gate GateConfig `mapstructure:"gate"`
+
 	// Operations lists the accepted gen_ai.operation.name values.
 	Operations []string `mapstructure:"operations"`
 
@@ -73,6 +77,17 @@ type IdentityConfig struct {
 	DefaultAgentID  string `mapstructure:"default_agent_id"`
 	// FromResource looks for the identity keys on the resource.
 	FromResource bool `mapstructure:"from_resource"`
+}
+
+// GateConfig bounds the spans held for identities that must wait. How long
+// an identity waits after a failure is retry_on_failure's backoff, per
+// identity; a Retry-After from the service is honoured up to MaxRetryAfter.
+type GateConfig struct {
+	// MaxRetryAfter is the longest Retry-After whose identity's spans are
+	// held; an identity asked to wait longer has its spans dropped.
+	MaxRetryAfter time.Duration `mapstructure:"max_retry_after"`
+	// MaxHeldBytes bounds the encoded spans held, over all identities.
+	MaxHeldBytes int `mapstructure:"max_held_bytes"`
 }
 
 // ValidationConfig sets how spans missing required attributes are treated.
@@ -145,6 +160,13 @@ func (cfg *Config) Validate() error {
 	} else if cfg.MaxPayloadBytes > 0 && cfg.MaxSpanBytes > cfg.MaxPayloadBytes {
 		errs = append(errs, fmt.Errorf("max_span_bytes (%d) must not be above max_payload_bytes (%d): a span must fit in a request",
 			cfg.MaxSpanBytes, cfg.MaxPayloadBytes))
+	}
+	if cfg.Gate.MaxRetryAfter <= 0 {
+		errs = append(errs, fmt.Errorf("gate.max_retry_after must be positive (default 1h), got %s", cfg.Gate.MaxRetryAfter))
+	}
+	if cfg.Gate.MaxHeldBytes < cfg.MaxPayloadBytes {
+		errs = append(errs, fmt.Errorf("gate.max_held_bytes (%d) must be at least max_payload_bytes (%d), so that one request's spans can be held (default 67108864)",
+			cfg.Gate.MaxHeldBytes, cfg.MaxPayloadBytes))
 	}
 	if cfg.MaxConcurrentRequests <= 0 {
 		errs = append(errs, fmt.Errorf("max_concurrent_requests must be at least 1, got %d", cfg.MaxConcurrentRequests))

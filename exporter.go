@@ -2,17 +2,15 @@ package agent365exporter // import "github.com/agent365-otel/agent365exporter"
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -40,6 +38,14 @@ type agent365Exporter struct {
 	batches    *batchPool
 	bodies     *bodyPool
 	notices    *onceSet
+	gate       *gate
+	store      heldStore
+	id         component.ID
+	// release runs the releaser of held spans, from start to shutdown.
+	releaseCtx    context.Context
+	releaseCancel context.CancelFunc
+	releaseDone   chan struct{}
+	dropLog       *rateLimitedLog
 
 	dropOpts [numDropReasons]metric.AddOption
 }
@@ -64,6 +70,10 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 		userAgent: fmt.Sprintf("%s/%s agent365exporter (%s/%s)",
 			set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH),
 		notices: newOnceSet(1024),
+		gate:    newGate(cfg.RetryConfig, cfg.Gate.MaxRetryAfter, cfg.Gate.MaxHeldBytes),
+		store:   memoryStore{},
+		id:      set.ID,
+		dropLog: newRateLimitedLog(time.Minute, 1024),
 	}
 	opts := payload.Options{SuppressInvokeAgentInput: cfg.SuppressInvokeAgentInput}
 	if r := newRedactor(cfg.Redact); r != nil {
@@ -82,7 +92,8 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 	return e, nil
 }
 
-// start builds the HTTP client; auth extensions are only known here.
+// start builds the HTTP client (auth extensions are only known here),
+// opens the store of held spans and starts releasing them.
 func (e *agent365Exporter) start(ctx context.Context, host component.Host) error {
 	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
 	if err != nil {
@@ -91,19 +102,47 @@ func (e *agent365Exporter) start(ctx context.Context, host component.Host) error
 	// A redirect would carry the token to another URL; report it instead.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	e.client = client
+	if err := e.openStore(ctx, host); err != nil {
+		return err
+	}
+	if err := e.telemetry.RegisterExporterAgent365HeldSpansCallback(func(_ context.Context, o metric.Int64Observer) error {
+		spans, _ := e.gate.stats()
+		o.Observe(int64(spans))
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := e.telemetry.RegisterExporterAgent365GatedIdentitiesCallback(func(_ context.Context, o metric.Int64Observer) error {
+		_, gated := e.gate.stats()
+		o.Observe(int64(gated))
+		return nil
+	}); err != nil {
+		return err
+	}
+	e.releaseCtx, e.releaseCancel = context.WithCancel(context.Background())
+	e.releaseDone = make(chan struct{})
+	go e.releaseLoop()
 	return nil
 }
 
-func (e *agent365Exporter) shutdown(context.Context) error {
+func (e *agent365Exporter) shutdown(ctx context.Context) error {
+	if e.releaseCancel != nil {
+		e.releaseCancel()
+		<-e.releaseDone
+	}
+	e.settleHeldAtShutdown(ctx)
+	err := e.store.close(ctx)
+	e.telemetry.Shutdown()
 	if e.client != nil {
 		e.client.CloseIdleConnections()
 	}
-	return nil
+	return err
 }
 
-// pushTraces sends td: one request per (tenant, agent, resource) and chunk.
-// Spans that cannot be sent are dropped and counted; when only some
-// requests fail, only their spans are returned for retry.
+// pushTraces sends td: one request per (tenant, agent, resource) and
+// chunk. Every span is settled here: delivered, held behind its identity's
+// gate (and delivered later), or dropped with a counted reason; so the push
+// never fails, and no identity's wait holds up a queue consumer.
 func (e *agent365Exporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	if td.SpanCount() == 0 {
 		return nil
@@ -112,38 +151,28 @@ func (e *agent365Exporter) pushTraces(ctx context.Context, td ptrace.Traces) err
 	defer e.batches.put(b)
 	e.encode(b, td)
 	e.countDrops(ctx, b)
-	jobs := e.plan(ctx, b)
-	if len(jobs) == 0 {
+	plans := e.plan(ctx, b)
+	if len(plans) == 0 {
 		return nil
 	}
-
-	results := make([][]failure, len(jobs))
+	info := client.FromContext(ctx)
 	var eg errgroup.Group
 	eg.SetLimit(e.cfg.MaxConcurrentRequests)
-	for i, j := range jobs {
+	for _, p := range plans {
 		eg.Go(func() error {
-			results[i] = e.send(ctx, b, j.group, j.spans, j.size, nil)
+			e.deliver(ctx, info, b.buf, p)
 			return nil
 		})
 	}
-	_ = eg.Wait()
-	return e.outcome(ctx, b, td, slices.Concat(results...))
+	return eg.Wait()
 }
 
-// encode classifies and encodes every span of td into b, grouped by
-// identity and resource.
+// encode groups and encodes every span of td into b, by identity and
+// resource. td was admitted: identities resolve and legacy names are gone.
 func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
-	upgrade := e.cfg.UpgradeLegacyAttributes
-	var presence *schema.Presence
-	if e.validator != nil {
-		presence = &b.presence
-	}
 	rss := td.ResourceSpans()
 	for rsi := 0; rsi < rss.Len(); rsi++ {
 		rs := rss.At(rsi)
-		if upgrade {
-			b.upgraded += upgradeLegacy(rs.Resource().Attributes())
-		}
 		resIDs := e.classifier.resource(rs.Resource().Attributes())
 		b.resOpen = e.format.AppendResourceOpen(b.resOpen[:0], rs.Resource(), rs.SchemaUrl())
 		resKey := ""
@@ -156,17 +185,7 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 			spans := ss.Spans()
 			for si := 0; si < spans.Len(); si++ {
 				span := spans.At(si)
-				if presence != nil {
-					*presence = schema.Presence{}
-				}
-				var upgraded *int
-				if upgrade {
-					upgraded = &b.upgraded
-					if span.Events().Len() > 0 {
-						b.upgraded += upgradeEvents(span)
-					}
-				}
-				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs, presence, upgraded, &b.ids)
+				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs, nil, nil, &b.ids)
 				if !ok {
 					b.drops[reason]++
 					continue
@@ -177,10 +196,6 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 					}
 					last = b.group(id, resKey)
 					lastScope = -1
-				}
-				if presence != nil && !e.check(last, presence, meta) {
-					b.drops[dropMissingRequired]++
-					continue
 				}
 				if lastScope < 0 {
 					lastScope = last.scope(b.scopeOpen)
@@ -196,41 +211,6 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 			}
 		}
 	}
-}
-
-// upgradeEvents renames legacy keys of a span's events; the span's own
-// attributes are upgraded while they are classified.
-func upgradeEvents(span ptrace.Span) int {
-	n := 0
-	events := span.Events()
-	for i := 0; i < events.Len(); i++ {
-		n += upgradeLegacy(events.At(i).Attributes())
-	}
-	return n
-}
-
-// check records the required attributes a span lacks in its group's
-// findings and reports whether the span may be sent.
-func (e *agent365Exporter) check(g *group, p *schema.Presence, meta payload.SpanMeta) bool {
-	// The identity the payload names counts as present.
-	if meta.TenantID != "" {
-		p.Observe(schema.TenantID, meta.TenantID, false)
-	}
-	if meta.AgentID != "" {
-		p.Observe(schema.AgentID, meta.AgentID, false)
-	}
-	if g.findings == nil {
-		g.findings = newAgentFindings()
-	}
-	f := g.findings
-	f.checked[meta.Op]++
-	if p.Complete(meta.Op) {
-		return true
-	}
-	p.Missing(meta.Op, func(attr string) {
-		f.missing[missingKey{op: meta.Op, attr: attr}]++
-	})
-	return !e.validator.enforce
 }
 
 // truncate appends a shrunk copy of span; the pushed data is not modified,
@@ -258,9 +238,18 @@ type job struct {
 	size  int // of the body
 }
 
+// identityPlan is the requests of one identity in a push, in span order:
+// they go one after the other, so that a failure holds the rest back in
+// order. Identities go in parallel.
+type identityPlan struct {
+	id   identity
+	jobs []job
+}
+
 // plan resolves each group's URL and cuts its spans into requests.
-func (e *agent365Exporter) plan(ctx context.Context, b *batch) []job {
-	var jobs []job
+func (e *agent365Exporter) plan(ctx context.Context, b *batch) []identityPlan {
+	var plans []identityPlan
+	index := map[identity]int{}
 	for _, g := range b.groups {
 		url, err := e.router.URL(g.id.tenant, g.id.agent)
 		if err != nil {
@@ -276,12 +265,18 @@ func (e *agent365Exporter) plan(ctx context.Context, b *batch) []job {
 		if !slices.IsSortedFunc(g.spans, byScope) {
 			slices.SortStableFunc(g.spans, byScope)
 		}
+		i, ok := index[g.id]
+		if !ok {
+			i = len(plans)
+			index[g.id] = i
+			plans = append(plans, identityPlan{id: g.id})
+		}
 		b.chunks = g.layout.Chunks(b.chunks[:0], g.spans, e.cfg.MaxPayloadBytes)
 		for _, c := range b.chunks {
-			jobs = append(jobs, job{group: g, spans: g.spans[c.First:c.Last], size: c.Size})
+			plans[i].jobs = append(plans[i].jobs, job{group: g, spans: g.spans[c.First:c.Last], size: c.Size})
 		}
 	}
-	return jobs
+	return plans
 }
 
 func byScope(a, b payload.Span) int { return a.Scope - b.Scope }
@@ -298,65 +293,8 @@ func (e *agent365Exporter) countDrops(ctx context.Context, b *batch) {
 	if b.oversized > 0 {
 		e.telemetry.ExporterAgent365OversizedSpans.Add(ctx, b.oversized)
 	}
-	if b.upgraded > 0 {
-		e.telemetry.ExporterAgent365UpgradedAttributes.Add(ctx, int64(b.upgraded))
-	}
-	if e.validator != nil {
-		findings := map[identity]*agentFindings{}
-		for _, g := range b.groups {
-			if g.findings == nil {
-				continue
-			}
-			f, ok := findings[g.id]
-			if !ok {
-				findings[g.id] = g.findings
-				continue
-			}
-			for op, n := range g.findings.checked {
-				f.checked[op] += n
-			}
-			for k, n := range g.findings.missing {
-				f.missing[k] += n
-			}
-		}
-		e.validator.record(ctx, findings)
-	}
 }
 
 func (e *agent365Exporter) drop(ctx context.Context, r dropReason, n int) {
 	e.telemetry.ExporterAgent365DroppedSpans.Add(ctx, int64(n), e.dropOpts[r])
-}
-
-// outcome turns the failed requests into the error exporterhelper expects.
-func (e *agent365Exporter) outcome(ctx context.Context, b *batch, td ptrace.Traces, failures []failure) error {
-	if len(failures) == 0 {
-		return nil
-	}
-	var retryErrs, permErrs []error
-	var retryRefs []int
-	var throttle time.Duration
-	for _, f := range failures {
-		if f.permanent {
-			e.drop(ctx, f.reason, len(f.spans))
-			permErrs = append(permErrs, f.err)
-			continue
-		}
-		retryErrs = append(retryErrs, f.err)
-		throttle = max(throttle, f.retryAfter)
-		for _, s := range f.spans {
-			retryRefs = append(retryRefs, s.Ref)
-		}
-	}
-	if len(retryRefs) == 0 {
-		return consumererror.NewPermanent(errors.Join(permErrs...))
-	}
-	err := errors.Join(append(retryErrs, permErrs...)...)
-	if len(retryRefs) < td.SpanCount() {
-		// Delivered, dropped and permanently rejected spans are not sent again.
-		err = consumererror.NewTraces(err, b.subset(td, retryRefs))
-	}
-	if throttle > 0 {
-		err = exporterhelper.NewThrottleRetry(err, throttle)
-	}
-	return err
 }

@@ -3,7 +3,6 @@ package agent365exporter
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/goleak"
@@ -294,24 +292,26 @@ func TestSuppressInvokeAgentInput(t *testing.T) {
 
 func TestResponseClassification(t *testing.T) {
 	tests := []struct {
-		name          string
-		status        int
-		header        http.Header
-		wantPermanent bool
-		wantThrottle  string
-		wantReason    string
-		wantLog       string
+		name       string
+		status     int
+		header     http.Header
+		wantHeld   bool // held behind the identity's gate, sent when it opens
+		wantGated  bool // the identity waits before its next request
+		wantReason string
+		wantWait   time.Duration // the Retry-After honoured
+		wantLog    string
 	}{
-		{name: "500 retried", status: 500},
-		{name: "502 retried", status: 502},
-		{name: "408 retried", status: 408},
-		{name: "401 retried after the token is renewed", status: 401, wantLog: "401: the token was refused"},
-		{name: "429 with seconds", status: 429, header: http.Header{"Retry-After": {"7"}}, wantThrottle: "Throttle (7s)"},
-		{name: "503 with HTTP date", status: 503, header: http.Header{"Retry-After": {time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)}}, wantThrottle: "Throttle (1m"},
-		{name: "400 permanent", status: 400, wantPermanent: true, wantReason: "rejected_by_service"},
-		{name: "403 permanent", status: 403, wantPermanent: true, wantReason: "rejected_by_service", wantLog: "agent instance's app id"},
-		{name: "404 permanent", status: 404, wantPermanent: true, wantReason: "rejected_by_service"},
-		{name: "redirect not followed", status: 307, header: http.Header{"Location": {"https://elsewhere.example/x"}}, wantPermanent: true,
+		{name: "500 retried", status: 500, wantHeld: true, wantGated: true},
+		{name: "502 retried", status: 502, wantHeld: true, wantGated: true},
+		{name: "408 retried", status: 408, wantHeld: true, wantGated: true},
+		{name: "401 retried after the token is renewed", status: 401, wantHeld: true, wantGated: true, wantLog: "401: the token was refused"},
+		{name: "429 with seconds", status: 429, header: http.Header{"Retry-After": {"7"}}, wantHeld: true, wantGated: true, wantWait: 7 * time.Second},
+		{name: "503 with HTTP date", status: 503, header: http.Header{"Retry-After": {time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)}},
+			wantHeld: true, wantGated: true, wantWait: 89 * time.Second},
+		{name: "400 permanent", status: 400, wantReason: "rejected_by_service"},
+		{name: "403 permanent, the identity waits", status: 403, wantGated: true, wantReason: "rejected_by_service", wantLog: "agent instance's app id"},
+		{name: "404 permanent", status: 404, wantReason: "rejected_by_service"},
+		{name: "redirect not followed", status: 307, header: http.Header{"Location": {"https://elsewhere.example/x"}},
 			wantReason: "rejected_by_service", wantLog: "redirect to https://elsewhere.example/x not followed"},
 	}
 	for _, tt := range tests {
@@ -325,25 +325,30 @@ func TestResponseClassification(t *testing.T) {
 				h.Set("x-ms-correlation-id", "corr-123")
 				return tt.status, h, `{"error":"nope"}`
 			})
-			h := newHarness(t, svc.URL, nil)
-			err := h.exp.ConsumeTraces(context.Background(), newTraces().span("chat", "chat", tenantA, agent1, nil).build())
-			require.Error(t, err)
-			assert.Equal(t, tt.wantPermanent, consumererror.IsPermanent(err), err.Error())
-			assert.Contains(t, err.Error(), "corr-123")
-			assert.Contains(t, err.Error(), `{"error":"nope"}`)
-			if tt.wantThrottle != "" {
-				assert.Contains(t, err.Error(), tt.wantThrottle)
-			} else {
-				assert.NotContains(t, err.Error(), "Throttle")
-			}
+			h := newHarness(t, svc.URL, func(cfg *Config) {
+				cfg.RetryConfig.Enabled = true
+				cfg.RetryConfig.InitialInterval = time.Minute
+			})
+			require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("chat", "chat", tenantA, agent1, nil).build()),
+				"the push settles every span: nothing for exporterhelper to retry")
+			held, gated := h.gauge(t, "otelcol_exporter_agent365_held_spans"), h.gauge(t, "otelcol_exporter_agent365_gated_identities")
+			assert.Equal(t, tt.wantHeld, held == 1, "held spans: %d", held)
+			assert.Equal(t, tt.wantGated, gated == 1, "gated identities: %d", gated)
 			if tt.wantReason != "" {
 				assert.Equal(t, int64(1), h.dropped(t, tt.wantReason))
+			} else {
+				assert.Zero(t, h.dropped(t, ""))
 			}
 			logs := h.logs.FilterFieldKey("correlation_id").All()
 			require.NotEmpty(t, logs)
-			assert.Equal(t, "corr-123", logs[0].ContextMap()["correlation_id"])
+			fields := logs[0].ContextMap()
+			assert.Equal(t, "corr-123", fields["correlation_id"])
+			assert.Equal(t, `{"error":"nope"}`, fields["response"])
+			if tt.wantWait > 0 {
+				assert.InDelta(t, tt.wantWait, fields["retry_after"], float64(2*time.Second))
+			}
 			if tt.wantLog != "" {
-				assert.Contains(t, logs[0].Message+err.Error(), tt.wantLog)
+				assert.Contains(t, logs[0].Message, tt.wantLog)
 			}
 		})
 	}
@@ -366,18 +371,20 @@ func TestRetryAfterParsing(t *testing.T) {
 	}
 }
 
-func TestPartialFailureReturnsOnlyFailedSpans(t *testing.T) {
+func TestPartialFailureSendsNothingTwice(t *testing.T) {
 	svc := newFakeService(t)
+	var throttled atomic.Bool
+	throttled.Store(true)
 	svc.setRespond(func(r *http.Request, _ []byte) (int, http.Header, string) {
-		if strings.Contains(r.URL.Path, tenantB) {
-			return 503, http.Header{"Retry-After": {"3"}}, "busy"
+		if strings.Contains(r.URL.Path, tenantB) && throttled.Load() {
+			return 503, http.Header{"Retry-After": {"1"}}, "busy"
 		}
 		if strings.Contains(r.URL.Path, agent2) {
 			return 403, nil, "forbidden"
 		}
 		return 200, nil, okBody
 	})
-	h := newHarness(t, svc.URL, nil)
+	h := newHarness(t, svc.URL, func(cfg *Config) { cfg.RetryConfig.Enabled = true })
 	td := newTraces().
 		span("A1 ok", "chat", tenantA, agent1, nil).
 		span("B1 retry", "chat", tenantB, agent1, nil).
@@ -386,50 +393,51 @@ func TestPartialFailureReturnsOnlyFailedSpans(t *testing.T) {
 		resource(map[string]any{"service.name": "other"}).
 		span("B1 retry other resource", "invoke_agent", tenantB, agent1, nil).
 		build()
-	err := h.exp.ConsumeTraces(context.Background(), td)
-	require.Error(t, err)
-	assert.False(t, consumererror.IsPermanent(err))
-	assert.Contains(t, err.Error(), "Throttle (3s)")
-	var tErr consumererror.Traces
-	require.True(t, errors.As(err, &tErr))
-	failed := tErr.Data()
-	require.Equal(t, 2, failed.SpanCount())
-	var names []string
-	var services []string
-	for i := 0; i < failed.ResourceSpans().Len(); i++ {
-		rs := failed.ResourceSpans().At(i)
-		svcName, _ := rs.Resource().Attributes().Get("service.name")
-		services = append(services, svcName.Str())
-		spans := rs.ScopeSpans().At(0).Spans()
-		assert.Equal(t, "Agent365Sdk", rs.ScopeSpans().At(0).Scope().Name())
-		for j := 0; j < spans.Len(); j++ {
-			names = append(names, spans.At(j).Name())
-		}
-	}
-	assert.Equal(t, []string{"B1 retry", "B1 retry other resource"}, names)
-	assert.Equal(t, []string{"my-agent", "other"}, services)
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), td))
 	assert.Equal(t, map[string][]string{globalPath(tenantA, agent1): {"A1 ok"}}, svc.byPath())
 	assert.Equal(t, int64(1), h.dropped(t, "rejected_by_service"))
 	assert.Equal(t, int64(1), h.dropped(t, "unsupported_operation"))
+	assert.Equal(t, int64(2), h.gauge(t, "otelcol_exporter_agent365_held_spans"), "B1's spans wait behind its gate")
 
-	// The retry of the failed subset delivers exactly the rest.
-	svc.setRespond(nil)
-	require.NoError(t, h.exp.ConsumeTraces(context.Background(), failed))
+	// The gate opens after the Retry-After: exactly the held spans follow,
+	// each in its own resource, and nothing delivered is sent again.
+	throttled.Store(false)
+	require.Eventually(t, func() bool { return h.gauge(t, "otelcol_exporter_agent365_held_spans") == 0 }, 10*time.Second, 20*time.Millisecond)
 	got := svc.byPath()
 	assert.Equal(t, []string{"A1 ok"}, got[globalPath(tenantA, agent1)])
-	assert.ElementsMatch(t, []string{"B1 retry", "B1 retry other resource"}, got[globalPath(tenantB, agent1)])
+	assert.Equal(t, []string{"B1 retry", "B1 retry other resource"}, got[globalPath(tenantB, agent1)])
+	var services []string
+	for _, r := range svc.received() {
+		if strings.Contains(r.Path, tenantB) {
+			services = append(services, r.Payload.ResourceSpans[0].Resource.Attributes["service.name"].(string))
+		}
+	}
+	assert.Equal(t, []string{"my-agent", "other"}, services)
+	assert.Equal(t, int64(3), h.counter(t, "otelcol_exporter_agent365_delivered_spans"))
 }
 
-func TestAllRequestsFailingRetriesWholeBatch(t *testing.T) {
+func TestFailingIdentitiesHoldTheirSpans(t *testing.T) {
 	svc := newFakeService(t)
 	svc.setRespond(func(*http.Request, []byte) (int, http.Header, string) { return 500, nil, "" })
-	h := newHarness(t, svc.URL, nil)
-	err := h.exp.ConsumeTraces(context.Background(), newTraces().
-		span("a", "chat", tenantA, agent1, nil).span("b", "chat", tenantB, agent1, nil).build())
-	require.Error(t, err)
-	var tErr consumererror.Traces
-	assert.False(t, errors.As(err, &tErr), "no subset needed when every span failed")
+	h := newHarness(t, svc.URL, func(cfg *Config) {
+		cfg.RetryConfig.Enabled = true
+		cfg.RetryConfig.InitialInterval = time.Minute
+	})
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().
+		span("a", "chat", tenantA, agent1, nil).span("b", "chat", tenantB, agent1, nil).build()))
 	assert.Equal(t, int64(2), h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "retryable_error")))
+	assert.Equal(t, int64(2), h.gauge(t, "otelcol_exporter_agent365_held_spans"))
+	assert.Equal(t, int64(2), h.gauge(t, "otelcol_exporter_agent365_gated_identities"))
+}
+
+func TestFailureWithoutRetriesIsDroppedAndCounted(t *testing.T) {
+	svc := newFakeService(t)
+	svc.setRespond(func(*http.Request, []byte) (int, http.Header, string) { return 503, nil, "" })
+	h := newHarness(t, svc.URL, nil) // retry_on_failure disabled
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
+	assert.Equal(t, int64(1), h.dropped(t, "retry_disabled"))
+	assert.Zero(t, h.gauge(t, "otelcol_exporter_agent365_held_spans"))
+	assert.Equal(t, 1, h.logs.FilterMessageSnippet("retry_on_failure is disabled").Len())
 }
 
 func TestTooLargeSplitsAndResends(t *testing.T) {
@@ -451,9 +459,7 @@ func TestTooLargeSplitsAndResends(t *testing.T) {
 		b.span(name, "chat", tenantA, agent1, map[string]any{"pad": strings.Repeat("p", 400)})
 	}
 	b.span("huge", "chat", tenantA, agent1, map[string]any{"pad": strings.Repeat("h", 5000)})
-	err := h.exp.ConsumeTraces(context.Background(), b.build())
-	require.Error(t, err, "the single span over the server's limit is rejected")
-	assert.True(t, consumererror.IsPermanent(err))
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), b.build()))
 	var got []string
 	for _, r := range svc.received() {
 		got = append(got, r.spanNames()...)
@@ -489,11 +495,14 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 	svc := newFakeService(t)
 	url := svc.URL
 	svc.Close()
-	h := newHarness(t, url, nil)
-	err := h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build())
-	require.Error(t, err)
-	assert.False(t, consumererror.IsPermanent(err))
-	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("status_class", "none")))
+	h := newHarness(t, url, func(cfg *Config) {
+		cfg.RetryConfig.Enabled = true
+		cfg.RetryConfig.InitialInterval = time.Minute
+	})
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_requests",
+		attribute.String("outcome", "retryable_error"), attribute.String("status_class", "none")))
+	assert.Equal(t, int64(1), h.gauge(t, "otelcol_exporter_agent365_held_spans"))
 }
 
 func TestTokenNeverLogged(t *testing.T) {
@@ -505,11 +514,10 @@ func TestTokenNeverLogged(t *testing.T) {
 			"echo: " + r.Header.Get("Authorization") + " and " + jwt
 	})
 	h := newHarness(t, svc.URL, nil)
-	err := h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build())
-	require.Error(t, err)
-	assert.NotContains(t, err.Error(), token)
-	assert.NotContains(t, err.Error(), jwt)
-	assert.Contains(t, err.Error(), "echo: Bearer [REDACTED] and [REDACTED]")
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
+	logs := h.logs.FilterFieldKey("response").All()
+	require.Len(t, logs, 1)
+	assert.Equal(t, "echo: Bearer [REDACTED] and [REDACTED]", logs[0].ContextMap()["response"])
 	for _, e := range h.logs.All() {
 		raw, _ := json.Marshal(e.ContextMap())
 		assert.NotContains(t, e.Message+string(raw), token)
@@ -526,12 +534,13 @@ func TestInsufficientScopeNamesTokenClaims(t *testing.T) {
 	// A JWT whose claims name the app and its roles.
 	h.auth.token = "eyJhbGciOiJSUzI1NiJ9." +
 		"eyJhcHBpZCI6ImFwcC0xMjMiLCJhdWQiOiJhcGk6Ly85Yjk3NTg0NSIsInJvbGVzIjpbIlVzZXIuUmVhZCJdfQ" + ".c2ln"
-	err := h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build())
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err))
-	assert.Contains(t, err.Error(), "Agent365.Observability.OtelWrite")
-	assert.Contains(t, err.Error(), `appid="app-123" aud="api://9b975845" roles="User.Read"`)
-	assert.NotContains(t, err.Error(), h.auth.token)
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
+	logs := h.logs.FilterMessageSnippet("rejected the request").All()
+	require.Len(t, logs, 1)
+	assert.Contains(t, logs[0].Message, "Agent365.Observability.OtelWrite")
+	assert.Contains(t, logs[0].Message, `appid="app-123" aud="api://9b975845" roles="User.Read"`)
+	assert.NotContains(t, logs[0].Message, h.auth.token)
+	assert.Equal(t, int64(1), h.dropped(t, "rejected_by_service"))
 }
 
 func TestCutResponse(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
@@ -41,6 +40,7 @@ func createDefaultConfig() component.Config {
 		EndpointDiscovery:       discovery.ModeGlobal,
 		ClusterCategory:         "prod",
 		Identity:                IdentityConfig{FromResource: true},
+		Gate:                    GateConfig{MaxRetryAfter: time.Hour, MaxHeldBytes: 64 << 20},
 		Operations:              slices.Clone(schema.Operations),
 		MaxSpanBytes:            256000,
 		MaxPayloadBytes:         900000,
@@ -57,15 +57,19 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg,
+	traces, err := exporterhelper.NewTraces(ctx, set, cfg,
 		exp.pushTraces,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
-		// Upgrading legacy names renames attributes in place.
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: oCfg.UpgradeLegacyAttributes}),
 		// The HTTP client's timeout bounds each attempt.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-		exporterhelper.WithRetry(oCfg.RetryConfig),
+		// No WithRetry: retry_on_failure applies per identity, behind the
+		// exporter's gate, so that one identity's waits never hold a queue
+		// consumer that another identity's spans need.
 		exporterhelper.WithQueue(oCfg.QueueConfig),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return &admittingExporter{Traces: traces, exp: exp}, nil
 }

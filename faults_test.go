@@ -3,9 +3,11 @@ package agent365exporter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
@@ -81,6 +84,9 @@ func (f *fakeEntra) count() int {
 // faultRig is the exporter with the real agent365auth extension, the queue
 // and retry, sending to a365sink's handler.
 type faultRig struct {
+	id      component.ID
+	cfg     *Config
+	host    testHost
 	sink    *sink.Server
 	srv     *httptest.Server
 	exp     *harness
@@ -97,6 +103,10 @@ type rigOptions struct {
 	timeout   time.Duration
 	entra     bool // client_credentials against a fake Entra instead of a static token
 	entraFail int
+	// mutate changes the exporter's configuration after the rig's defaults.
+	mutate func(*Config)
+	// storage, when set, is the sending queue's storage extension.
+	storage *memStorage
 }
 
 var agent365AuthID = component.MustNewID("agent365auth")
@@ -132,6 +142,9 @@ func newFaultRig(t *testing.T, o rigOptions) *faultRig {
 	ext, err := auth.NewFactory().Create(context.Background(), set, authCfg)
 	require.NoError(t, err)
 	host := testHost{Host: componenttest.NewNopHost(), ext: map[component.ID]component.Component{agent365AuthID: ext}}
+	if o.storage != nil {
+		host.ext[memStorageID] = o.storage
+	}
 	require.NoError(t, ext.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
 
@@ -146,7 +159,15 @@ func newFaultRig(t *testing.T, o rigOptions) *faultRig {
 	cfg.RetryConfig.InitialInterval = 20 * time.Millisecond
 	cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
 	cfg.RetryConfig.MaxElapsedTime = time.Minute
+	if o.storage != nil {
+		q := cfg.QueueConfig.GetOrInsertDefault()
+		q.StorageID = &memStorageID
+	}
+	if o.mutate != nil {
+		o.mutate(cfg)
+	}
 	require.NoError(t, cfg.Validate())
+	r.cfg, r.host = cfg, host
 
 	h := &harness{tel: componenttest.NewTelemetry()}
 	core2, logs2 := observer.New(zapcore.InfoLevel)
@@ -154,6 +175,7 @@ func newFaultRig(t *testing.T, o rigOptions) *faultRig {
 	eset := exportertest.NewNopSettings(metadata.Type)
 	eset.TelemetrySettings = h.tel.NewTelemetrySettings()
 	eset.Logger = zap.New(core2)
+	r.id = eset.ID
 	exp, err := NewFactory().CreateTraces(context.Background(), eset, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), host))
@@ -169,7 +191,13 @@ func newFaultRig(t *testing.T, o rigOptions) *faultRig {
 // send pushes realistic spans of all three sample agents.
 func (r *faultRig) send(t *testing.T, turns int, start time.Time) {
 	t.Helper()
-	td := sample.Traces(sample.DefaultAgents, turns, start, sample.Options{})
+	r.sendAgents(t, sample.DefaultAgents, turns, start)
+}
+
+// sendAgents pushes turns of the given agents.
+func (r *faultRig) sendAgents(t *testing.T, agents []sample.Agent, turns int, start time.Time) {
+	t.Helper()
+	td := sample.Traces(agents, turns, start, sample.Options{})
 	for id := range spanIDs(td) {
 		r.sent[id] = true
 	}
@@ -224,7 +252,33 @@ func (r *faultRig) ledger(t *testing.T) (delivered, dropped int) {
 	}
 	assert.Equal(t, len(ids), records, "no span delivered twice")
 	assert.Equal(t, len(r.sent), len(ids)+dropped, "sent = delivered + dropped (delivered %d, dropped %d)", len(ids), dropped)
+	r.assertStandardLedger(t, len(ids))
 	return len(ids), dropped
+}
+
+// assertStandardLedger checks that exporterhelper's own counters agree with
+// the exporter's and with what the service received: spans dropped at
+// admission never reach exporterhelper; every span it counts as sent was
+// delivered, is held, or was dropped on the service's answer.
+func (r *faultRig) assertStandardLedger(t *testing.T, received int) {
+	t.Helper()
+	sent := r.exp.counter(t, "otelcol_exporter_sent_spans")
+	failed := r.exp.counter(t, "otelcol_exporter_send_failed_spans")
+	delivered := r.exp.counter(t, "otelcol_exporter_agent365_delivered_spans")
+	held := r.exp.gauge(t, "otelcol_exporter_agent365_held_spans")
+	var atAdmission, afterwards int64
+	for reason := range numDropReasons {
+		n := r.exp.dropped(t, reason.String())
+		if reason.atAdmission() {
+			atAdmission += n
+		} else {
+			afterwards += n
+		}
+	}
+	assert.Equal(t, int64(received), delivered, "delivered_spans is what the service received")
+	assert.Equal(t, int64(len(r.sent)), sent+failed+atAdmission, "consumed = sent + send_failed + dropped at admission")
+	assert.Equal(t, sent, delivered+afterwards+held, "sent = delivered + dropped after admission + held")
+	assert.Zero(t, failed, "every span taken from the queue is settled by the exporter")
 }
 
 func (r *faultRig) fault(t *testing.T, f sink.Fault) {
@@ -344,12 +398,12 @@ func TestFaultsServerSlowerThanTimeout(t *testing.T) {
 }
 
 func TestFaultsTokenEndpointDownThenUp(t *testing.T) {
-	r := newFaultRig(t, rigOptions{entra: true, entraFail: 3})
+	r := newFaultRig(t, rigOptions{entra: true, entraFail: 1})
 	r.send(t, 1, turnStart)
 	delivered, dropped := r.ledger(t)
 	assert.Equal(t, 4, delivered)
 	assert.Zero(t, dropped)
-	assert.GreaterOrEqual(t, r.entra.count(), 4)
+	assert.GreaterOrEqual(t, r.entra.count(), 2)
 	assert.Zero(t, r.sink.Stats().RequestsByStatus["401"], "no request went out without a token")
 }
 
@@ -370,4 +424,207 @@ func TestFaultsPartialFailure(t *testing.T) {
 	for _, a := range sample.DefaultAgents {
 		assert.Equal(t, 16, byAgent[a.AgentID], a.Name)
 	}
+}
+
+// throttledAgents are agents of their own for the isolation cases: more
+// identities than the queue has consumers.
+var throttledAgents = []sample.Agent{
+	{TenantID: "11111111-0000-0000-0000-000000000001", AgentID: "aaaaaaaa-0000-0000-0000-000000000001", Name: "Throttled One"},
+	{TenantID: "11111111-0000-0000-0000-000000000001", AgentID: "aaaaaaaa-0000-0000-0000-000000000002", Name: "Throttled Two"},
+	{TenantID: "11111111-0000-0000-0000-000000000002", AgentID: "aaaaaaaa-0000-0000-0000-000000000003", Name: "Throttled Three"},
+}
+
+// heldStorageName is the storage client that holds the exporter's held spans.
+func (r *faultRig) heldStorageName() string {
+	return component.KindExporter.String() + "/" + r.id.String() + "/agent365_held"
+}
+
+// waitRequests waits until the sink has answered n requests.
+func (r *faultRig) waitRequests(t *testing.T, n int64) {
+	t.Helper()
+	require.Eventually(t, func() bool { return r.sink.Stats().Requests >= n }, 10*time.Second, 10*time.Millisecond)
+}
+
+// deliveredFor counts the spans the sink accepted for agent.
+func (r *faultRig) deliveredFor(agent string) int {
+	n := 0
+	for _, rec := range r.sink.Records() {
+		if rec.AgentID == agent {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFaultsThrottledIdentitiesDoNotDelayOthers(t *testing.T) {
+	r := newFaultRig(t, rigOptions{mutate: func(cfg *Config) {
+		cfg.QueueConfig.Get().NumConsumers = 2
+		cfg.RetryConfig.MaxElapsedTime = 0 // as observed: retry for ever
+	}})
+	for _, a := range throttledAgents {
+		r.fault(t, sink.Fault{Status: 429, RetryAfter: "3600", Agent: a.AgentID})
+	}
+	// Three throttled identities, two consumers: each answered 429 with an
+	// hour to wait.
+	for _, a := range throttledAgents {
+		r.sendAgents(t, []sample.Agent{a}, 1, turnStart)
+	}
+	r.waitRequests(t, 3)
+	// A healthy agent's spans arriving later still go out at once.
+	healthy := sample.DefaultAgents[0]
+	r.sendAgents(t, []sample.Agent{healthy}, 1, turnStart)
+	require.Eventually(t, func() bool { return r.deliveredFor(healthy.AgentID) == 4 }, 10*time.Second, 10*time.Millisecond,
+		"a throttled identity's wait held up another identity")
+	assert.Equal(t, int64(12), r.exp.gauge(t, "otelcol_exporter_agent365_held_spans"), "the throttled spans wait behind their gates")
+	assert.Equal(t, int64(3), r.exp.gauge(t, "otelcol_exporter_agent365_gated_identities"))
+	assert.Zero(t, r.exp.dropped(t, ""))
+	assert.Equal(t, int64(4), r.sink.Stats().Requests, "no throttled identity was asked again before its Retry-After")
+}
+
+func TestFaultsRetryAfterBeyondMaxElapsedTime(t *testing.T) {
+	r := newFaultRig(t, rigOptions{mutate: func(cfg *Config) {
+		cfg.RetryConfig.MaxElapsedTime = 300 * time.Millisecond
+	}})
+	agent := sample.DefaultAgents[1]
+	r.fault(t, sink.Fault{Status: 429, Times: 1, RetryAfter: "2", Agent: agent.AgentID})
+	r.sendAgents(t, []sample.Agent{agent}, 1, turnStart)
+	r.waitRequests(t, 1)
+	r.sendAgents(t, []sample.Agent{agent}, 1, turnStart.Add(time.Minute)) // arrives while the identity waits
+	delivered, dropped := r.ledger(t)
+	assert.Equal(t, 8, delivered, "held for the Retry-After, then delivered once")
+	assert.Zero(t, dropped)
+	r.mu.Lock()
+	arrivals := slices.Clone(r.arrivals)
+	r.mu.Unlock()
+	require.GreaterOrEqual(t, len(arrivals), 2)
+	assert.GreaterOrEqual(t, arrivals[1].Sub(arrivals[0]), 1900*time.Millisecond, "nothing was sent before the Retry-After")
+	// In order: the first turn's spans, then the second's.
+	var turns []int64
+	for _, rec := range r.sink.Records() {
+		var s struct {
+			Start int64 `json:"startTimeUnixNano"`
+		}
+		require.NoError(t, json.Unmarshal(rec.Span, &s))
+		turns = append(turns, s.Start/int64(time.Minute))
+	}
+	assert.True(t, slices.IsSorted(turns), "held spans go out in the order they came")
+}
+
+func TestFaultsFailingIdentityBacksOffAlone(t *testing.T) {
+	r := newFaultRig(t, rigOptions{mutate: func(cfg *Config) {
+		cfg.RetryConfig.InitialInterval = 200 * time.Millisecond
+		cfg.RetryConfig.MaxInterval = 400 * time.Millisecond
+	}})
+	failing := sample.DefaultAgents[2]
+	r.fault(t, sink.Fault{Status: 503, Times: 3, Agent: failing.AgentID})
+	// Six pushes of all agents: the failing identity is asked once per
+	// backoff step, not once per push.
+	for i := range 6 {
+		r.send(t, 3, turnStart.Add(time.Duration(i)*time.Minute)) // a turn of each agent
+	}
+	delivered, dropped := r.ledger(t)
+	assert.Equal(t, 72, delivered)
+	assert.Zero(t, dropped)
+	assert.Equal(t, int64(3), r.exp.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "retryable_error")))
+	for _, a := range sample.DefaultAgents {
+		assert.Equal(t, 24, r.deliveredFor(a.AgentID), a.Name)
+	}
+}
+
+func TestFaultsRetryAfterOverTheLimitIsDroppedAndLogged(t *testing.T) {
+	r := newFaultRig(t, rigOptions{})
+	agent := sample.DefaultAgents[0]
+	r.fault(t, sink.Fault{Status: 503, Times: 1, RetryAfter: "7200", Agent: agent.AgentID})
+	r.send(t, 3, turnStart) // a turn of each agent
+	r.waitRequests(t, 3)
+	r.sendAgents(t, []sample.Agent{agent}, 1, turnStart.Add(time.Minute)) // while it must wait
+	delivered, dropped := r.ledger(t)
+	assert.Equal(t, 8, delivered, "the other agents")
+	assert.Equal(t, 8, dropped)
+	assert.Equal(t, int64(8), r.exp.dropped(t, "retry_after_too_long"))
+	logs := r.exp.logs.FilterMessageSnippet("gate.max_retry_after").All()
+	require.Len(t, logs, 1, "one line per identity and reason")
+	f := logs[0].ContextMap()
+	assert.Equal(t, agent.TenantID, f["tenant_id"])
+	assert.Equal(t, agent.AgentID, f["agent_id"])
+	assert.Equal(t, 2*time.Hour, f["retry_after"])
+}
+
+func TestFaultsHeldSpansAtShutdownWithoutStorage(t *testing.T) {
+	r := newFaultRig(t, rigOptions{})
+	agent := sample.DefaultAgents[0]
+	r.fault(t, sink.Fault{Status: 429, RetryAfter: "600", Agent: agent.AgentID})
+	r.sendAgents(t, []sample.Agent{agent}, 1, turnStart)
+	require.Eventually(t, func() bool { return r.exp.gauge(t, "otelcol_exporter_agent365_held_spans") == 4 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, r.exp.exp.Shutdown(context.Background()))
+	assert.Equal(t, int64(4), r.exp.dropped(t, "shutdown"))
+	logs := r.exp.logs.FilterMessageSnippet("at shutdown").All()
+	require.Len(t, logs, 1)
+	assert.Equal(t, agent.AgentID, logs[0].ContextMap()["agent_id"])
+}
+
+func TestFaultsHeldSpansSurviveRestartWithStorage(t *testing.T) {
+	store := newMemStorage()
+	agent := sample.DefaultAgents[0]
+	r := newFaultRig(t, rigOptions{storage: store})
+	r.fault(t, sink.Fault{Status: 429, Times: 1, RetryAfter: "1", Agent: agent.AgentID})
+	r.sendAgents(t, []sample.Agent{agent}, 1, turnStart)
+	require.Eventually(t, func() bool { return r.exp.gauge(t, "otelcol_exporter_agent365_held_spans") == 4 }, 10*time.Second, 10*time.Millisecond)
+	// SIGTERM: the held spans stay in the queue's storage.
+	require.NoError(t, r.exp.exp.Shutdown(context.Background()))
+	assert.Zero(t, r.exp.dropped(t, ""))
+	assert.NotEmpty(t, store.keys(r.heldStorageName()))
+	assert.Zero(t, r.deliveredFor(agent.AgentID))
+
+	// The next start sends them once the Retry-After is over, once.
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = r.id // the same exporter, restarted
+	exp, err := NewFactory().CreateTraces(context.Background(), set, r.cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), r.host))
+	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return r.deliveredFor(agent.AgentID) == 4 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(store.keys(r.heldStorageName())) == 0 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, 4, r.deliveredFor(agent.AgentID), "delivered once")
+}
+
+func TestFaultsLedgerReconcilesInStandardMetrics(t *testing.T) {
+	r := newFaultRig(t, rigOptions{})
+	// 300 delivered, 100 throttled then delivered, 100 forbidden, and spans
+	// that are not agent spans at all.
+	r.fault(t, sink.Fault{Status: 429, Times: 1, RetryAfter: "1", Agent: sample.DefaultAgents[1].AgentID})
+	r.fault(t, sink.Fault{Status: 403, Times: 1, Agent: sample.DefaultAgents[2].AgentID})
+	td := sample.Traces(sample.DefaultAgents, 75, turnStart, sample.Options{})
+	extra := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := range 5 {
+		s := extra.AppendEmpty()
+		s.SetName("GET /health")
+		s.SetSpanID(pcommon.SpanID{9, 9, byte(i)})
+	}
+	for id := range spanIDs(td) {
+		r.sent[id] = true
+	}
+	require.NoError(t, r.exp.exp.ConsumeTraces(context.Background(), td))
+	delivered, dropped := r.ledger(t)
+	assert.Equal(t, 200, delivered)
+	assert.Equal(t, 105, dropped)
+	assert.Equal(t, int64(5), r.exp.dropped(t, "missing_operation"))
+	assert.Equal(t, int64(100), r.exp.dropped(t, "rejected_by_service"))
+	assert.Equal(t, int64(300), r.exp.counter(t, "otelcol_exporter_sent_spans"))
+}
+
+func TestTokenFailureHasItsOwnOutcome(t *testing.T) {
+	svc := newFakeService(t)
+	h := newHarnessWithAuth(t, svc.URL, &testAuth{token: token, transport: roundTripperFunc(func(*http.Request) (*http.Response, error) {
+		t.Fatal("nothing is sent without a token")
+		return nil, nil
+	})}, nil)
+	h.auth.fail = errors.New("AADSTS7000215: Invalid client secret provided")
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "token_error"), attribute.String("status_class", "none")))
+	assert.Zero(t, h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "retryable_error")))
+	assert.Equal(t, int64(1), h.dropped(t, "retry_disabled"))
+	_, err := h.tel.GetMetric("otelcol_exporter_agent365_request_size")
+	assert.Error(t, err, "no request body went out")
 }

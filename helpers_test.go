@@ -166,6 +166,8 @@ type testAuth struct {
 	token string
 	// transport, when set, replaces the client's base transport.
 	transport http.RoundTripper
+	// fail, when set, is the error of every request: no token.
+	fail error
 	mu        sync.Mutex
 	seen      []auth.Identity
 }
@@ -179,6 +181,10 @@ func (a *testAuth) RoundTripper(base http.RoundTripper) (http.RoundTripper, erro
 		base = a.transport
 	}
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if a.fail != nil {
+			_ = req.Body.Close()
+			return nil, a.fail
+		}
 		id, _ := auth.IdentityFromRequest(req)
 		a.mu.Lock()
 		a.seen = append(a.seen, id)
@@ -265,8 +271,28 @@ func (h *harness) counter(t *testing.T, name string, attrs ...attribute.KeyValue
 	return total
 }
 
+// dropped counts spans dropped for reason, or for any reason when it is "".
 func (h *harness) dropped(t *testing.T, reason string) int64 {
+	if reason == "" {
+		return h.counter(t, "otelcol_exporter_agent365_dropped_spans")
+	}
 	return h.counter(t, "otelcol_exporter_agent365_dropped_spans", attribute.String("reason", reason))
+}
+
+// gauge reads an int gauge (0 when it has no data point).
+func (h *harness) gauge(t *testing.T, name string) int64 {
+	t.Helper()
+	m, err := h.tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	g, ok := m.Data.(metricdata.Gauge[int64])
+	require.True(t, ok, "%s is not an int gauge", name)
+	var total int64
+	for _, dp := range g.DataPoints {
+		total += dp.Value
+	}
+	return total
 }
 
 // traceBuilder builds test traces.

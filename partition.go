@@ -25,6 +25,12 @@ const (
 	dropPermanentError
 	dropPayloadTooLarge
 	dropMissingRequired
+	dropRetryAfterTooLong
+	dropHoldFull
+	dropRetriesExhausted
+	dropRetryDisabled
+	dropHoldFailed
+	dropShutdown
 	numDropReasons
 )
 
@@ -39,6 +45,12 @@ var dropReasonNames = [numDropReasons]string{
 	dropPermanentError:       "rejected_by_service",
 	dropPayloadTooLarge:      "payload_too_large",
 	dropMissingRequired:      "missing_required_attributes",
+	dropRetryAfterTooLong:    "retry_after_too_long",
+	dropHoldFull:             "held_spans_limit",
+	dropRetriesExhausted:     "retries_exhausted",
+	dropRetryDisabled:        "retry_disabled",
+	dropHoldFailed:           "hold_storage_failed",
+	dropShutdown:             "shutdown",
 }
 
 func (r dropReason) String() string { return dropReasonNames[r] }

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -33,30 +35,35 @@ const (
 
 // failure is a request that did not deliver its spans.
 type failure struct {
-	spans      []payload.Span
-	err        error
-	permanent  bool
-	reason     dropReason // for permanent failures
+	spans []payload.Span
+	err   error
+	// permanent: the spans are not sent again (dropped with reason).
+	permanent bool
+	reason    dropReason
+	// gates: the identity waits before its next request (throttled, the
+	// service failing, the token refused).
+	gates      bool
 	retryAfter time.Duration
 }
 
-// send posts spans of group g, whose body is size bytes. On 413 it splits
-// the spans in two and sends each half, down to single spans.
-func (e *agent365Exporter) send(ctx context.Context, b *batch, g *group, spans []payload.Span, size int, failures []failure) []failure {
+// send posts spans of group g, whose encodings are in buf and whose body is
+// size bytes. On 413 it splits the spans in two and sends each half, down
+// to single spans.
+func (e *agent365Exporter) send(ctx context.Context, buf []byte, g *group, spans []payload.Span, size int, failures []failure) []failure {
 	body := e.bodies.get()
 	// The size is exact: one allocation at most, no regrowth.
-	body.buf = g.layout.AppendBody(slices.Grow(body.buf, size), b.buf, spans)
+	body.buf = g.layout.AppendBody(slices.Grow(body.buf, size), buf, spans)
 	r := e.post(ctx, g, body, len(spans))
 	body.release()
 	if r.tooLarge && len(spans) > 1 {
 		half := len(spans) / 2
-		failures = e.send(ctx, b, g, spans[:half], g.layout.Size(spans[:half]), failures)
-		return e.send(ctx, b, g, spans[half:], g.layout.Size(spans[half:]), failures)
+		failures = e.send(ctx, buf, g, spans[:half], g.layout.Size(spans[:half]), failures)
+		return e.send(ctx, buf, g, spans[half:], g.layout.Size(spans[half:]), failures)
 	}
 	if r.err == nil {
 		return failures
 	}
-	f := failure{spans: spans, err: r.err, permanent: r.permanent, reason: dropPermanentError, retryAfter: r.retryAfter}
+	f := failure{spans: spans, err: r.err, permanent: r.permanent, reason: dropPermanentError, gates: r.gates, retryAfter: r.retryAfter}
 	if r.tooLarge {
 		f.permanent, f.reason = true, dropPayloadTooLarge
 	}
@@ -68,6 +75,7 @@ type result struct {
 	err        error
 	permanent  bool
 	tooLarge   bool
+	gates      bool
 	retryAfter time.Duration
 }
 
@@ -77,6 +85,8 @@ const (
 	outcomeRetryable = "retryable_error"
 	outcomePermanent = "permanent_error"
 	outcomeTooLarge  = "too_large"
+	// outcomeTokenError: no token could be had; nothing was sent.
+	outcomeTokenError = "token_error"
 )
 
 func (e *agent365Exporter) post(ctx context.Context, g *group, body *requestBody, nSpans int) result {
@@ -89,16 +99,30 @@ func (e *agent365Exporter) post(ctx context.Context, g *group, body *requestBody
 	req.Header.Set(auth.TenantHeader, g.id.tenant)
 	req.Header.Set("User-Agent", e.userAgent)
 
-	e.telemetry.ExporterAgent365RequestSize.Record(ctx, int64(len(body.buf)))
+	// The transport asks for a connection only once the authenticator has
+	// set the token: a failure before that is the token's, and nothing was sent.
+	var reachedTransport atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GetConn: func(string) { reachedTransport.Store(true) },
+	}))
 	start := time.Now()
 	resp, err := e.client.Do(req)
-	e.telemetry.ExporterAgent365RequestDuration.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
+		if !reachedTransport.Load() && ctx.Err() == nil {
+			e.countRequest(ctx, outcomeTokenError, "none")
+			err = fmt.Errorf("no token for tenant %s agent %s, %d spans not sent: %w", g.id.tenant, g.id.agent, nSpans, err)
+			e.logger.Warn("No token for an Agent 365 request; it will be retried", zap.Error(err))
+			return result{err: err, gates: true}
+		}
+		e.telemetry.ExporterAgent365RequestSize.Record(ctx, int64(len(body.buf)))
+		e.telemetry.ExporterAgent365RequestDuration.Record(ctx, time.Since(start).Seconds())
 		e.countRequest(ctx, outcomeRetryable, "none")
 		err = fmt.Errorf("sending %d spans for tenant %s agent %s: %w", nSpans, g.id.tenant, g.id.agent, err)
 		e.logger.Warn("Agent 365 request failed; it will be retried", zap.Error(err))
-		return result{err: err}
+		return result{err: err, gates: true}
 	}
+	e.telemetry.ExporterAgent365RequestSize.Record(ctx, int64(len(body.buf)))
+	e.telemetry.ExporterAgent365RequestDuration.Record(ctx, time.Since(start).Seconds())
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead))
 		_ = resp.Body.Close()
@@ -158,7 +182,9 @@ func newPostRequest(ctx context.Context, url string, body *requestBody) (*http.R
 }
 
 // classify sorts a non-2xx answer: 408, 429, 5xx and 401 (a token may have
-// expired) are retried, 413 leads to smaller requests, the rest is final.
+// expired) are retried behind the identity's gate, 413 leads to smaller
+// requests, 403 is final for its spans but gates the identity (its
+// permission may be on its way), the rest is final.
 func classify(resp *http.Response) result {
 	code := resp.StatusCode
 	switch {
@@ -166,7 +192,9 @@ func classify(resp *http.Response) result {
 		return result{tooLarge: true}
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500,
 		code == http.StatusUnauthorized:
-		return result{retryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return result{gates: true, retryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	case code == http.StatusForbidden:
+		return result{permanent: true, gates: true}
 	default:
 		return result{permanent: true}
 	}

@@ -1,9 +1,12 @@
 package metadata // import "github.com/agent365-otel/agent365exporter/internal/metadata"
 
 import (
+	"context"
 	"errors"
+	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 
 	"go.opentelemetry.io/collector/component"
 )
@@ -17,6 +20,10 @@ func Meter(settings component.TelemetrySettings) metric.Meter {
 // telemetry in metadata.yaml.
 type TelemetryBuilder struct {
 	meter                              metric.Meter
+	mu                                 sync.Mutex
+	registrations                      []metric.Registration
+	ExporterAgent365GatedIdentities    metric.Int64ObservableGauge
+	ExporterAgent365HeldSpans          metric.Int64ObservableGauge
 	ExporterAgent365DeliveredSpans     metric.Int64Counter
 	ExporterAgent365DroppedSpans       metric.Int64Counter
 	ExporterAgent365OversizedSpans     metric.Int64Counter
@@ -29,13 +36,74 @@ type TelemetryBuilder struct {
 	ExporterAgent365UpgradedAttributes metric.Int64Counter
 }
 
+// RegisterExporterAgent365GatedIdentitiesCallback sets callback for observable ExporterAgent365GatedIdentities metric.
+func (builder *TelemetryBuilder) RegisterExporterAgent365GatedIdentitiesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterAgent365GatedIdentities, obs: o})
+		return nil
+	}, builder.ExporterAgent365GatedIdentities)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterExporterAgent365HeldSpansCallback sets callback for observable ExporterAgent365HeldSpans metric.
+func (builder *TelemetryBuilder) RegisterExporterAgent365HeldSpansCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterAgent365HeldSpans, obs: o})
+		return nil
+	}, builder.ExporterAgent365HeldSpans)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
+}
+
+// Shutdown unregister all registered callbacks for async instruments.
+func (builder *TelemetryBuilder) Shutdown() {
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	for _, reg := range builder.registrations {
+		reg.Unregister()
+	}
+}
+
 // NewTelemetryBuilder creates the instruments with the component's MeterProvider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	b := TelemetryBuilder{meter: Meter(settings)}
+	b := &TelemetryBuilder{meter: Meter(settings)}
 	var err, errs error
 	b.ExporterAgent365DeliveredSpans, err = b.meter.Int64Counter(
 		"otelcol_exporter_agent365_delivered_spans",
 		metric.WithDescription("Spans the Agent 365 service accepted (2xx), before its own partial-success rejections. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365GatedIdentities, err = b.meter.Int64ObservableGauge(
+		"otelcol_exporter_agent365_gated_identities",
+		metric.WithDescription("Identities (tenant, agent) waiting behind their gate or holding spans. [alpha]"),
+		metric.WithUnit("{identity}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365HeldSpans, err = b.meter.Int64ObservableGauge(
+		"otelcol_exporter_agent365_held_spans",
+		metric.WithDescription("Spans held back while their identity waits, to be sent when its gate opens. [alpha]"),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
@@ -95,5 +163,5 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
-	return &b, errs
+	return b, errs
 }

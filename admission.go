@@ -1,0 +1,161 @@
+package agent365exporter // import "github.com/agent365-otel/agent365exporter"
+
+import (
+	"context"
+	"sync"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/agent365-otel/agent365exporter/internal/payload"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
+)
+
+// admittingExporter admits spans before exporterhelper's queue takes them:
+// what the spans alone decide (legacy names, identity, operation, required
+// attributes) is settled once, and spans that cannot be sent are dropped
+// and counted here. So the queue never carries them, and exporterhelper's
+// otelcol_exporter_sent_spans counts only spans the exporter then
+// delivers, holds for later or drops on the service's answer.
+type admittingExporter struct {
+	exporter.Traces
+	exp *agent365Exporter
+}
+
+func (a *admittingExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if a.exp.admit(ctx, td) == 0 {
+		return nil
+	}
+	return a.Traces.ConsumeTraces(ctx, td)
+}
+
+// Capabilities: admission removes spans and renames legacy keys in place.
+func (a *admittingExporter) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+// atAdmission reports whether spans are dropped for r before the queue,
+// where exporterhelper never counts them.
+func (r dropReason) atAdmission() bool {
+	switch r {
+	case dropMissingOperation, dropUnsupportedOperation, dropMissingTenant, dropMissingAgent,
+		dropInvalidTenant, dropInvalidAgent, dropMissingRequired:
+		return true
+	}
+	return false
+}
+
+// admission is the scratch state of one admit call.
+type admission struct {
+	presence schema.Presence
+	ids      idCache
+	drops    [numDropReasons]int64
+	upgraded int
+	findings map[identity]*agentFindings
+}
+
+var admissions = sync.Pool{New: func() any { return &admission{findings: map[identity]*agentFindings{}} }}
+
+// admit upgrades legacy names, resolves each span's identity and operation,
+// checks its required attributes, and removes from td the spans that
+// cannot be sent, counting each by reason. It returns the spans left.
+func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
+	a := admissions.Get().(*admission)
+	defer func() {
+		a.ids = idCache{}
+		a.drops = [numDropReasons]int64{}
+		a.upgraded = 0
+		clear(a.findings)
+		admissions.Put(a)
+	}()
+	upgrade := e.cfg.UpgradeLegacyAttributes
+	var presence *schema.Presence
+	if e.validator != nil {
+		presence = &a.presence
+	}
+	var upgraded *int
+	if upgrade {
+		upgraded = &a.upgraded
+	}
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		if upgrade {
+			a.upgraded += upgradeLegacy(rs.Resource().Attributes())
+		}
+		res := e.classifier.resource(rs.Resource().Attributes())
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
+				if presence != nil {
+					*presence = schema.Presence{}
+				}
+				if upgrade && span.Events().Len() > 0 {
+					a.upgraded += upgradeEvents(span)
+				}
+				id, meta, reason, ok := e.classifier.classify(span.Attributes(), res, presence, upgraded, &a.ids)
+				if !ok {
+					a.drops[reason]++
+					return true
+				}
+				if presence != nil && !e.check(a.findingsOf(id), presence, meta) {
+					a.drops[dropMissingRequired]++
+					return true
+				}
+				return false
+			})
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
+	for r, n := range a.drops {
+		if n > 0 {
+			e.drop(ctx, dropReason(r), int(n))
+		}
+	}
+	if a.upgraded > 0 {
+		e.telemetry.ExporterAgent365UpgradedAttributes.Add(ctx, int64(a.upgraded))
+	}
+	if e.validator != nil {
+		e.validator.record(ctx, a.findings)
+	}
+	return td.SpanCount()
+}
+
+func (a *admission) findingsOf(id identity) *agentFindings {
+	f := a.findings[id]
+	if f == nil {
+		f = newAgentFindings()
+		a.findings[id] = f
+	}
+	return f
+}
+
+// upgradeEvents renames legacy keys of a span's events; the span's own
+// attributes are upgraded while they are classified.
+func upgradeEvents(span ptrace.Span) int {
+	n := 0
+	events := span.Events()
+	for i := 0; i < events.Len(); i++ {
+		n += upgradeLegacy(events.At(i).Attributes())
+	}
+	return n
+}
+
+// check records the required attributes a span lacks in f and reports
+// whether the span may be sent.
+func (e *agent365Exporter) check(f *agentFindings, p *schema.Presence, meta payload.SpanMeta) bool {
+	// The identity the payload names counts as present.
+	if meta.TenantID != "" {
+		p.Observe(schema.TenantID, meta.TenantID, false)
+	}
+	if meta.AgentID != "" {
+		p.Observe(schema.AgentID, meta.AgentID, false)
+	}
+	f.checked[meta.Op]++
+	if p.Complete(meta.Op) {
+		return true
+	}
+	p.Missing(meta.Op, func(attr string) {
+		f.missing[missingKey{op: meta.Op, attr: attr}]++
+	})
+	return !e.validator.enforce
+}

@@ -1,0 +1,301 @@
+package agent365exporter // import "github.com/agent365-otel/agent365exporter"
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.uber.org/zap"
+
+	"github.com/agent365-otel/agent365exporter/internal/payload"
+)
+
+// deliver sends the requests of one identity in order. When its gate is
+// closed, or closes on a failure, the rest is held behind it.
+func (e *agent365Exporter) deliver(ctx context.Context, info client.Info, buf []byte, p identityPlan) {
+	for i, j := range p.jobs {
+		if !e.gate.open(p.id) {
+			e.holdJobs(ctx, info, buf, p.jobs[i:])
+			return
+		}
+		if !e.attempt(ctx, info, buf, j) {
+			e.holdJobs(ctx, info, buf, p.jobs[i+1:])
+			return
+		}
+	}
+}
+
+func (e *agent365Exporter) holdJobs(ctx context.Context, info client.Info, buf []byte, jobs []job) {
+	for _, j := range jobs {
+		e.hold(ctx, newHeldChunk(j.group, buf, j.spans), info)
+	}
+}
+
+// attempt sends one request and settles its spans. It reports whether the
+// identity's gate is still open.
+func (e *agent365Exporter) attempt(ctx context.Context, info client.Info, buf []byte, j job) bool {
+	failures := e.send(ctx, buf, j.group, j.spans, j.size, nil)
+	retry, open := e.settleFailures(ctx, j.group.id, failures)
+	if len(retry) > 0 {
+		e.hold(ctx, newHeldChunk(j.group, buf, retry), info)
+	}
+	return open
+}
+
+// settleFailures drops the spans of final failures, gates the identity when
+// a failure calls for it, and returns the spans to hold (none when the
+// gate decided to drop them). open tells whether the identity may go on.
+func (e *agent365Exporter) settleFailures(ctx context.Context, id identity, failures []failure) (retry []payload.Span, open bool) {
+	if len(failures) == 0 {
+		e.gate.succeeded(id)
+		return nil, true
+	}
+	var retryAfter time.Duration
+	gates := false
+	for _, f := range failures {
+		if f.gates {
+			gates = true
+			retryAfter = max(retryAfter, f.retryAfter)
+		}
+		if f.permanent {
+			e.drop(ctx, f.reason, len(f.spans))
+		} else {
+			retry = append(retry, f.spans...)
+		}
+	}
+	if !gates {
+		return nil, true
+	}
+	d := e.gate.failed(id, retryAfter, len(retry) == 0)
+	if len(retry) > 0 && !d.hold {
+		e.dropUnheld(ctx, id, d.drop, len(retry), retryAfter)
+		retry = nil
+		if d.drop == dropRetryAfterTooLong {
+			e.dropAllHeld(ctx, id, d.drop, retryAfter)
+		}
+	}
+	return retry, d.drop == dropRetryDisabled
+}
+
+// hold puts c behind its identity's gate, on disk first when the queue is
+// persistent, so that it is never only in memory once the push returns.
+func (e *agent365Exporter) hold(ctx context.Context, c *heldChunk, info client.Info) {
+	c.info = info
+	// Stored with its gate, so that a restart honours the wait.
+	c.until = e.gate.until(c.id)
+	if err := e.store.put(ctx, c); err != nil {
+		e.dropUnheld(ctx, c.id, dropHoldFailed, len(c.spans), 0)
+		e.logger.Error("Cannot write held spans to the sending queue's storage; they are dropped", zap.Error(err))
+		return
+	}
+	reason, ok := e.gate.hold(c)
+	if !ok {
+		_ = e.store.remove(ctx, c)
+		e.dropUnheld(ctx, c.id, reason, len(c.spans), e.gate.retryAfterOf(c.id))
+	}
+}
+
+// dropUnheld drops spans that cannot be held, with one log line per
+// identity and reason a minute.
+func (e *agent365Exporter) dropUnheld(ctx context.Context, id identity, reason dropReason, n int, retryAfter time.Duration) {
+	e.drop(ctx, reason, n)
+	if !e.dropLog.allow(id.tenant + "/" + id.agent + "/" + reason.String()) {
+		return
+	}
+	var msg string
+	switch reason {
+	case dropRetryAfterTooLong:
+		msg = fmt.Sprintf("Dropping spans: the service asked this agent to wait longer than gate.max_retry_after (%s)", e.cfg.Gate.MaxRetryAfter)
+	case dropHoldFull:
+		msg = fmt.Sprintf("Dropping spans: held spans reached gate.max_held_bytes (%d) while this agent waits", e.cfg.Gate.MaxHeldBytes)
+	case dropRetriesExhausted:
+		msg = fmt.Sprintf("Dropping spans: this agent's requests kept failing for longer than retry_on_failure.max_elapsed_time (%s)", e.cfg.RetryConfig.MaxElapsedTime)
+	case dropRetryDisabled:
+		msg = "Dropping spans: the request failed and retry_on_failure is disabled"
+	case dropShutdown:
+		msg = "Dropping held spans at shutdown: the sending queue has no storage, so they cannot wait for the next start"
+	default:
+		msg = "Dropping spans that cannot be held"
+	}
+	e.logger.Warn(msg, zap.String("tenant_id", id.tenant), zap.String("agent_id", id.agent),
+		zap.Int("spans", n), zap.Duration("retry_after", retryAfter), zap.String("reason", reason.String()))
+}
+
+// dropAllHeld drops what an identity holds, when its wait is over the limit.
+func (e *agent365Exporter) dropAllHeld(ctx context.Context, id identity, reason dropReason, retryAfter time.Duration) {
+	for _, c := range e.gate.take(id) {
+		_ = e.store.remove(ctx, c)
+		e.dropUnheld(ctx, id, reason, len(c.spans), retryAfter)
+	}
+}
+
+// releaseLoop sends held spans when their identity's gate opens, until
+// shutdown.
+func (e *agent365Exporter) releaseLoop() {
+	defer close(e.releaseDone)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, e.cfg.MaxConcurrentRequests)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		ids, next := e.gate.due()
+		for _, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-e.releaseCtx.Done():
+					e.gate.endRelease(id)
+					return
+				}
+				defer func() { <-sem }()
+				e.release(e.releaseCtx, id)
+			}()
+		}
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(time.Until(next), time.Millisecond)
+		}
+		timer.Reset(wait)
+		select {
+		case <-e.releaseCtx.Done():
+			return
+		case <-e.gate.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// release sends the held chunks of id in order, while its gate stays open.
+func (e *agent365Exporter) release(ctx context.Context, id identity) {
+	for {
+		c := e.gate.front(id)
+		if c == nil {
+			return
+		}
+		url, err := e.router.URL(id.tenant, id.agent)
+		if err != nil {
+			e.gate.settle(c, nil)
+			_ = e.store.remove(ctx, c)
+			e.drop(ctx, dropTenantDiscovery, len(c.spans))
+			continue
+		}
+		g := &group{id: id, url: url, layout: c.layout}
+		sendCtx := client.NewContext(ctx, c.info)
+		failures := e.send(sendCtx, c.buf, g, c.spans, c.layout.Size(c.spans), nil)
+		if ctx.Err() != nil {
+			return // shutting down: c stays held
+		}
+		retry, _ := e.settleFailures(ctx, id, failures)
+		switch {
+		case len(retry) == 0:
+			e.gate.settle(c, nil)
+			_ = e.store.remove(ctx, c)
+		case len(retry) < len(c.spans):
+			rest := c.remainder(retry)
+			_ = e.store.put(ctx, rest)
+			e.gate.settle(c, rest)
+		}
+	}
+}
+
+// settleHeldAtShutdown: with a persistent queue, held spans stay in its
+// storage and are sent after the next start; without, they are dropped and
+// counted, one log line per identity.
+func (e *agent365Exporter) settleHeldAtShutdown(ctx context.Context) {
+	if e.store.persistent() {
+		if spans, gated := e.gate.stats(); spans > 0 {
+			e.logger.Info("Held spans stay in the sending queue's storage; they are sent after the next start",
+				zap.Int("spans", spans), zap.Int("identities", gated))
+		}
+		return
+	}
+	for _, c := range e.gate.drain() {
+		e.dropUnheld(ctx, c.id, dropShutdown, len(c.spans), 0)
+	}
+}
+
+// openStore opens the store of held spans: the sending queue's storage
+// extension when it has one, memory otherwise.
+func (e *agent365Exporter) openStore(ctx context.Context, host component.Host) error {
+	q := e.cfg.QueueConfig.Get()
+	if q == nil || q.StorageID == nil {
+		return nil
+	}
+	ext, ok := host.GetExtensions()[*q.StorageID]
+	if !ok {
+		return fmt.Errorf("sending_queue.storage: extension %q is not configured; add it under service.extensions", q.StorageID)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return fmt.Errorf("sending_queue.storage: extension %q is not a storage extension", q.StorageID)
+	}
+	c, err := se.GetClient(ctx, component.KindExporter, e.id, "agent365_held")
+	if err != nil {
+		return fmt.Errorf("sending_queue.storage: cannot open storage for held spans: %w", err)
+	}
+	sc, ok := c.(storageClient)
+	if !ok {
+		_ = c.Close(ctx)
+		e.logger.Warn("The sending queue's storage cannot list its keys; spans held for a throttled agent are kept in memory only and dropped at shutdown",
+			zap.String("storage", q.StorageID.String()))
+		return nil
+	}
+	store := newDiskStore(sc)
+	chunks, err := store.load(ctx)
+	if err != nil {
+		_ = sc.Close(ctx)
+		return fmt.Errorf("sending_queue.storage: cannot read held spans: %w", err)
+	}
+	for _, c := range chunks {
+		e.gate.restore(c)
+	}
+	if len(chunks) > 0 {
+		spans, gated := e.gate.stats()
+		e.logger.Info("Held spans read back from the sending queue's storage; they are sent when their agent's wait ends",
+			zap.Int("spans", spans), zap.Int("identities", gated))
+	}
+	e.store = store
+	return nil
+}
+
+// rateLimitedLog lets a message through once per interval and key, for up
+// to limit keys at a time.
+type rateLimitedLog struct {
+	mu       sync.Mutex
+	interval time.Duration
+	limit    int
+	last     map[string]time.Time
+	now      func() time.Time
+}
+
+func newRateLimitedLog(interval time.Duration, limit int) *rateLimitedLog {
+	return &rateLimitedLog{interval: interval, limit: limit, last: map[string]time.Time{}, now: time.Now}
+}
+
+func (r *rateLimitedLog) allow(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if t, ok := r.last[key]; ok && now.Sub(t) < r.interval {
+		return false
+	}
+	if len(r.last) >= r.limit {
+		for k, t := range r.last {
+			if now.Sub(t) >= r.interval {
+				delete(r.last, k)
+			}
+		}
+		if len(r.last) >= r.limit {
+			return false
+		}
+	}
+	r.last[key] = now
+	return true
+}
