@@ -168,8 +168,8 @@ type testAuth struct {
 	transport http.RoundTripper
 	// fail, when set, is the error of every request: no token.
 	fail error
-	mu        sync.Mutex
-	seen      []auth.Identity
+	mu   sync.Mutex
+	seen []auth.Identity
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
