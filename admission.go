@@ -40,7 +40,7 @@ func (a *admittingExporter) Capabilities() consumer.Capabilities {
 func (r dropReason) atAdmission() bool {
 	switch r {
 	case dropMissingOperation, dropUnsupportedOperation, dropMissingTenant, dropMissingAgent,
-		dropInvalidTenant, dropInvalidAgent, dropMissingRequired:
+		dropInvalidTenant, dropInvalidAgent, dropTenantNotAllowed, dropAgentNotAllowed, dropMissingRequired:
 		return true
 	}
 	return false

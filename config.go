@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,13 @@ type IdentityConfig struct {
 	DefaultAgentID  string `mapstructure:"default_agent_id"`
 	// FromResource looks for the identity keys on the resource.
 	FromResource bool `mapstructure:"from_resource"`
+	// AllowedTenants, when not empty, are the only tenants whose spans are
+	// sent (matched ignoring case: tenant ids are GUIDs or domain names);
+	// the others are dropped before a token is asked for them.
+	AllowedTenants []string `mapstructure:"allowed_tenants"`
+	// AllowedAgents, when not empty, are the only agents whose spans are
+	// sent (matched exactly).
+	AllowedAgents []string `mapstructure:"allowed_agents"`
 }
 
 // GateConfig bounds the spans held for identities that must wait. How long
@@ -133,6 +141,33 @@ const (
 	FormatOTLPJSON = "otlp_json"
 )
 
+// Size bounds of requests and spans.
+const (
+	// maxServiceBodyBytes is the largest body the ingestion service takes;
+	// larger ones have been answered with 403, 500 or 502, not only 413.
+	maxServiceBodyBytes = 1_000_000
+	// minSpanBytes leaves room for what truncation never removes: ids,
+	// times, kind, status, a name and the identity and operation
+	// attributes, about 1 KB in the a365 format, and the truncation markers.
+	minSpanBytes = 4096
+	// payloadEnvelopeReserve is the part of max_payload_bytes that
+	// max_span_bytes leaves to the resource and scope of a request, so that
+	// a span truncated to max_span_bytes fits in a request alone under an
+	// ordinary envelope. A larger envelope takes its room from the span
+	// (spanLimit).
+	payloadEnvelopeReserve = 8192
+	// minPayloadBytes holds the envelope reserve and two spans of the
+	// smallest max_span_bytes, so that requests do not degrade to one span.
+	minPayloadBytes = payloadEnvelopeReserve + 2*minSpanBytes
+)
+
+// spanLimit is the size a span must be truncated to so that a request
+// holding it alone, under an envelope (resource and scope openings and
+// closings) of envelope bytes, stays within max_payload_bytes.
+func (cfg *Config) spanLimit(envelope int) int {
+	return max(0, min(cfg.MaxSpanBytes, cfg.MaxPayloadBytes-envelope))
+}
+
 var _ component.Config = (*Config)(nil)
 
 // Validate checks the configuration and says what to change.
@@ -152,15 +187,13 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("endpoint_discovery %q is unknown; use %q (current routes under endpoint) or %q (legacy per-tenant island hosts)",
 			cfg.EndpointDiscovery, discovery.ModeGlobal, discovery.ModeTenantIsland))
 	}
-	if cfg.MaxPayloadBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_payload_bytes must be positive (the service takes about 1 MB; default 900000), got %d", cfg.MaxPayloadBytes))
+	if err := validateProxy(cfg.ClientConfig.ProxyURL, cfg.ClientConfig.Endpoint, cfg.EndpointDiscovery); err != nil {
+		errs = append(errs, err)
 	}
-	if cfg.MaxSpanBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_span_bytes must be positive (default 256000), got %d", cfg.MaxSpanBytes))
-	} else if cfg.MaxPayloadBytes > 0 && cfg.MaxSpanBytes > cfg.MaxPayloadBytes {
-		errs = append(errs, fmt.Errorf("max_span_bytes (%d) must not be above max_payload_bytes (%d): a span must fit in a request",
-			cfg.MaxSpanBytes, cfg.MaxPayloadBytes))
+	if cfg.ClientConfig.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout must be positive (default 30s): without it a hung connection holds a request, and the collector's shutdown, forever; got %s", cfg.ClientConfig.Timeout))
 	}
+	errs = append(errs, cfg.validateSizes()...)
 	if cfg.Gate.MaxRetryAfter <= 0 {
 		errs = append(errs, fmt.Errorf("gate.max_retry_after must be positive (default 1h), got %s", cfg.Gate.MaxRetryAfter))
 	}
@@ -193,6 +226,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("identity.default_agent_id: %w", err))
 		}
 	}
+	errs = append(errs, cfg.validateAllowLists()...)
 	switch cfg.Validation.Mode {
 	case ValidationOff, ValidationReport, ValidationEnforce:
 	default:
@@ -233,6 +267,139 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("format %q is unknown; use %q (the Agent 365 SDKs' JSON) or %q (standard OTLP/HTTP JSON)", cfg.Format, FormatA365, FormatOTLPJSON))
 	}
 	return errors.Join(errs...)
+}
+
+// validateSizes checks max_span_bytes and max_payload_bytes against their
+// floors, the service's body limit and each other.
+func (cfg *Config) validateSizes() []error {
+	var errs []error
+	spanOK, payloadOK := true, true
+	if cfg.MaxSpanBytes < minSpanBytes {
+		spanOK = false
+		errs = append(errs, fmt.Errorf("max_span_bytes must be at least %d (room for a span's ids, times, name and identity attributes once its values are truncated), got %d",
+			minSpanBytes, cfg.MaxSpanBytes))
+	}
+	switch {
+	case cfg.MaxPayloadBytes < minPayloadBytes:
+		payloadOK = false
+		errs = append(errs, fmt.Errorf("max_payload_bytes must be at least %d (room for the resource and scope of a request and two spans of the smallest max_span_bytes), got %d",
+			minPayloadBytes, cfg.MaxPayloadBytes))
+	case cfg.MaxPayloadBytes > maxServiceBodyBytes:
+		payloadOK = false
+		errs = append(errs, fmt.Errorf("max_payload_bytes must be at most %d, the largest body the service accepts; got %d (default 900000)",
+			maxServiceBodyBytes, cfg.MaxPayloadBytes))
+	}
+	if spanOK && payloadOK && cfg.MaxSpanBytes > cfg.MaxPayloadBytes-payloadEnvelopeReserve {
+		errs = append(errs, fmt.Errorf("max_span_bytes (%d) must leave %d bytes of max_payload_bytes (%d) for the resource and scope of a request: set it to at most %d",
+			cfg.MaxSpanBytes, payloadEnvelopeReserve, cfg.MaxPayloadBytes, cfg.MaxPayloadBytes-payloadEnvelopeReserve))
+	}
+	return errs
+}
+
+// validateAllowLists checks identity.allowed_tenants and allowed_agents:
+// usable ids, each once, and the configured defaults among them.
+func (cfg *Config) validateAllowLists() []error {
+	id := cfg.Identity
+	errs := validateAllowList("identity.allowed_tenants", "tenant", id.AllowedTenants, true)
+	if cfg.EndpointDiscovery == discovery.ModeTenantIsland && discovery.ValidCategory(cfg.ClusterCategory) {
+		for i, t := range id.AllowedTenants {
+			if discovery.CheckID(t) != nil {
+				continue
+			}
+			if _, err := discovery.TenantIslandHost(cfg.ClusterCategory, t); err != nil {
+				errs = append(errs, fmt.Errorf("identity.allowed_tenants[%d]: %w", i, err))
+			}
+		}
+	}
+	errs = append(errs, validateAllowList("identity.allowed_agents", "agent", id.AllowedAgents, false)...)
+	if id.DefaultTenantID != "" && len(id.AllowedTenants) > 0 && !newAllowList(id.AllowedTenants, true).allows(strings.TrimSpace(id.DefaultTenantID)) {
+		errs = append(errs, fmt.Errorf("identity.default_tenant_id %q is not in identity.allowed_tenants: spans that name no tenant would all be dropped", id.DefaultTenantID))
+	}
+	if id.DefaultAgentID != "" && len(id.AllowedAgents) > 0 && !newAllowList(id.AllowedAgents, false).allows(strings.TrimSpace(id.DefaultAgentID)) {
+		errs = append(errs, fmt.Errorf("identity.default_agent_id %q is not in identity.allowed_agents: spans that name no agent would all be dropped", id.DefaultAgentID))
+	}
+	return errs
+}
+
+func validateAllowList(key, what string, ids []string, foldCase bool) []error {
+	var errs []error
+	first := map[string]int{}
+	for i, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			errs = append(errs, fmt.Errorf("%s[%d] is empty; list %s ids, or remove the key to accept every %s", key, i, what, what))
+			continue
+		}
+		if err := discovery.CheckID(id); err != nil {
+			errs = append(errs, fmt.Errorf("%s[%d]: %w", key, i, err))
+			continue
+		}
+		k := id
+		if foldCase {
+			k = strings.ToLower(id)
+		}
+		if j, ok := first[k]; ok {
+			msg := fmt.Sprintf("%s[%d] %q repeats %s[%d]", key, i, id, key, j)
+			if foldCase {
+				msg += " (" + what + " ids match ignoring case)"
+			}
+			errs = append(errs, errors.New(msg))
+			continue
+		}
+		first[k] = i
+	}
+	return errs
+}
+
+// validateProxy: proxy_url is the first hop of every request. Under an
+// https endpoint the proxy only tunnels (CONNECT) and TLS runs end to end,
+// so any proxy will do; under a plain http endpoint the proxy reads the
+// request, bearer token included, so it must be local like the endpoint.
+func validateProxy(proxy, endpoint string, mode discovery.Mode) error {
+	if proxy == "" {
+		return nil
+	}
+	u, err := url.Parse(proxy)
+	if err != nil || u.Host == "" || !slices.Contains([]string{"http", "https", "socks5", "socks5h"}, u.Scheme) {
+		return fmt.Errorf("proxy_url %q must be a URL such as http://proxy.example.com:3128 (schemes http, https, socks5)", proxy)
+	}
+	if mode != discovery.ModeGlobal || isLoopback(u.Hostname()) {
+		return nil
+	}
+	if e, err := url.Parse(endpoint); err == nil && e.Scheme == "http" {
+		return fmt.Errorf("proxy_url %q is not a loopback host, but endpoint %q is plain http: the proxy is the first hop and would see the bearer tokens in clear; use an https endpoint (tunnelled by CONNECT, TLS end to end) or a proxy on localhost, 127.0.0.0/8 or ::1",
+			proxy, endpoint)
+	}
+	return nil
+}
+
+// authWarning is the startup warning for a configuration that sends
+// requests without a token to a service that requires one; empty when
+// there is nothing to say. An endpoint on a loopback host is a local
+// stand-in, which may not check tokens.
+func authWarning(cfg *Config) string {
+	if cfg.ClientConfig.Auth.HasValue() {
+		return ""
+	}
+	if hasHeader(cfg, "Authorization") {
+		return ""
+	}
+	target := cfg.ClientConfig.Endpoint
+	if cfg.EndpointDiscovery == discovery.ModeTenantIsland {
+		target = "the tenant island hosts"
+	} else if u, err := url.Parse(target); err == nil && isLoopback(u.Hostname()) {
+		return ""
+	}
+	return fmt.Sprintf(`no authenticator is set (auth.authenticator), so requests to %s carry no token and the service will refuse them with 401; add the agent365auth extension to the service's extensions and set "auth: {authenticator: agent365auth}" on the exporter`, target)
+}
+
+// hasHeader reports whether headers sets name, whatever its case.
+func hasHeader(cfg *Config, name string) bool {
+	for k := range cfg.ClientConfig.Headers.Iter {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // validateEndpoint accepts https URLs, and http only to a loopback host:

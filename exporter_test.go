@@ -127,7 +127,7 @@ func TestIdentityResolution(t *testing.T) {
 			wantDrop: "invalid_agent_id"},
 		{name: "agent id with a slash", attrs: map[string]any{"microsoft.tenant.id": tenantA, "gen_ai.agent.id": "a/../b"},
 			wantDrop: "invalid_agent_id"},
-		{name: "non-string tenant", attrs: map[string]any{"microsoft.tenant.id": 42, "gen_ai.agent.id": agent1}, wantDrop: "invalid_tenant_id"},
+		{name: "double tenant", attrs: map[string]any{"microsoft.tenant.id": 42.5, "gen_ai.agent.id": agent1}, wantDrop: "invalid_tenant_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

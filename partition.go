@@ -1,6 +1,7 @@
 package agent365exporter // import "github.com/agent365-otel/agent365exporter"
 
 import (
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -21,6 +22,8 @@ const (
 	dropMissingAgent
 	dropInvalidTenant
 	dropInvalidAgent
+	dropTenantNotAllowed
+	dropAgentNotAllowed
 	dropTenantDiscovery
 	dropPermanentError
 	dropPayloadTooLarge
@@ -41,6 +44,8 @@ var dropReasonNames = [numDropReasons]string{
 	dropMissingAgent:         "missing_agent_id",
 	dropInvalidTenant:        "invalid_tenant_id",
 	dropInvalidAgent:         "invalid_agent_id",
+	dropTenantNotAllowed:     "tenant_not_allowed",
+	dropAgentNotAllowed:      "agent_not_allowed",
 	dropTenantDiscovery:      "tenant_discovery_failed",
 	dropPermanentError:       "rejected_by_service",
 	dropPayloadTooLarge:      "payload_too_large",
@@ -70,10 +75,15 @@ type idValue struct {
 }
 
 func readID(v pcommon.Value, t pcommon.ValueType) idValue {
-	if t != pcommon.ValueTypeStr {
-		if t == pcommon.ValueTypeEmpty {
-			return idValue{}
-		}
+	switch t {
+	case pcommon.ValueTypeStr:
+	case pcommon.ValueTypeEmpty:
+		return idValue{}
+	case pcommon.ValueTypeInt:
+		// Microsoft's SDKs send an int id as its decimal string. raw stays
+		// empty, unlike value, so the payload names the id as that string.
+		return idValue{value: strconv.FormatInt(v.Int(), 10), present: true}
+	default:
 		return idValue{present: true, invalid: true}
 	}
 	raw := v.Str()
@@ -144,10 +154,16 @@ type classifier struct {
 	fromResource bool
 	defTenant    idValue
 	defAgent     idValue
+	// tenants and agents the spans may name; nil allows all.
+	tenants, agents *allowList
 }
 
 func newClassifier(cfg *Config) *classifier {
-	c := &classifier{fromResource: cfg.Identity.FromResource}
+	c := &classifier{
+		fromResource: cfg.Identity.FromResource,
+		tenants:      newAllowList(cfg.Identity.AllowedTenants, true),
+		agents:       newAllowList(cfg.Identity.AllowedAgents, false),
+	}
 	for _, op := range cfg.Operations {
 		op = strings.TrimSpace(op)
 		c.operations = append(c.operations, op)
@@ -202,10 +218,14 @@ func (c *classifier) classify(attrs pcommon.Map, res resourceIDs, p *schema.Pres
 		return id, meta, dropMissingTenant, false
 	case !ids.usable(&ids.tenant, tenant):
 		return id, meta, dropInvalidTenant, false
+	case !c.tenants.allows(tenant.value):
+		return id, meta, dropTenantNotAllowed, false
 	case !agent.present:
 		return id, meta, dropMissingAgent, false
 	case !ids.usable(&ids.agent, agent):
 		return id, meta, dropInvalidAgent, false
+	case !c.agents.allows(agent.value):
+		return id, meta, dropAgentNotAllowed, false
 	}
 	if !f.tenant.present || f.tenant.value != f.tenant.raw {
 		meta.TenantID = tenant.value
@@ -223,6 +243,38 @@ func (c *classifier) accepts(op string) bool {
 		}
 	}
 	return c.acceptChat && strings.EqualFold(op, "chat")
+}
+
+// allowList is the set of ids of identity.allowed_tenants or
+// allowed_agents. A nil *allowList allows every id.
+type allowList struct {
+	ids      map[string]struct{}
+	foldCase bool // ids are stored in lower case
+}
+
+func newAllowList(ids []string, foldCase bool) *allowList {
+	if len(ids) == 0 {
+		return nil
+	}
+	l := &allowList{ids: make(map[string]struct{}, len(ids)), foldCase: foldCase}
+	for _, id := range ids {
+		if foldCase {
+			id = strings.ToLower(id)
+		}
+		l.ids[id] = struct{}{}
+	}
+	return l
+}
+
+func (l *allowList) allows(id string) bool {
+	if l == nil {
+		return true
+	}
+	if _, ok := l.ids[id]; ok || !l.foldCase {
+		return ok
+	}
+	_, ok := l.ids[strings.ToLower(id)]
+	return ok
 }
 
 // observe feeds one attribute to p; blank strings and empty values count as absent.
