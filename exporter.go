@@ -75,6 +75,9 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 		id:      set.ID,
 		dropLog: newRateLimitedLog(time.Minute, 1024),
 	}
+	if msg := authWarning(cfg); msg != "" {
+		set.Logger.Warn("The agent365 exporter will be refused: " + msg)
+	}
 	opts := payload.Options{SuppressInvokeAgentInput: cfg.SuppressInvokeAgentInput}
 	if r := newRedactor(cfg.Redact); r != nil {
 		opts.Rewriter = r

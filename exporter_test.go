@@ -11,11 +11,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/agent365-otel/agent365exporter/auth"
+	"github.com/agent365-otel/agent365exporter/internal/metadata"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -549,4 +554,33 @@ func TestCutResponse(t *testing.T) {
 	got := cut(long, 511)
 	assert.True(t, strings.HasSuffix(got, "… [cut, 1200 bytes in all]"))
 	assert.Equal(t, "\ufffd", cut("\xff", 10))
+}
+
+func TestScrubEveryFormOfTheToken(t *testing.T) {
+	tests := []struct{ name, auth, text, want string }{
+		{"short token as is", "Bearer abc1234", `{"error":"bad token abc1234"}`, `{"error":"bad token [REDACTED]"}`},
+		{"url-encoded", "Bearer Zx9/Qw+Er=", "token=Zx9%2FQw%2BEr%3D rejected", "token=[REDACTED] rejected"},
+		{"path-escaped", "Bearer a b/c", "at /a%20b%2Fc", "at /[REDACTED]"},
+		{"base64", "Bearer s3cr3t", "basic czNjcjN0", "basic [REDACTED]"},
+		{"json-escaped", `Bearer a"b\c`, `{"t":"a\"b\\c"}`, `{"t":"[REDACTED]"}`},
+		{"no scheme", "rawtoken9", "got rawtoken9", "got [REDACTED]"},
+		{"jwt of another request", "Bearer x1", "eyJhbGciOi.eyJhcHBpZCI6.c2ln", "[REDACTED]"},
+		{"nothing to hide", "", "plain text", "plain text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, scrub(tt.text, tt.auth))
+		})
+	}
+}
+
+func TestNoAuthenticatorWarnsAtStartup(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	_, err := NewFactory().CreateTraces(context.Background(), set, NewFactory().CreateDefaultConfig())
+	require.NoError(t, err)
+	require.Equal(t, 1, logs.Len())
+	assert.Contains(t, logs.All()[0].Message, "401")
+	assert.Contains(t, logs.All()[0].Message, "agent365auth")
 }
