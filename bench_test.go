@@ -1,6 +1,7 @@
 package agent365exporter
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -18,8 +19,9 @@ func benchTraces() ptrace.Traces {
 	return sample.Traces(sample.DefaultAgents, 256, time.Unix(1732465014, 0), sample.Options{})
 }
 
-// BenchmarkEncode compares this exporter's whole encoding path (identity,
-// grouping, payload, chunking into request bodies) with pdata's own JSON and
+// BenchmarkEncode compares this exporter's whole encoding path (admission:
+// legacy names, identity, required attributes; then grouping, payload,
+// chunking into request bodies) with pdata's own JSON and
 // protobuf marshalers on the same spans.
 func BenchmarkEncode(b *testing.B) {
 	td := benchTraces()
@@ -34,7 +36,9 @@ func BenchmarkEncode(b *testing.B) {
 		var body []byte
 		b.ReportAllocs()
 		b.ResetTimer()
+		ctx := context.Background()
 		for b.Loop() {
+			exp.admit(ctx, td)
 			exp.encode(bat, td)
 			total := 0
 			for _, g := range bat.groups {
