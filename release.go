@@ -264,38 +264,3 @@ func (e *agent365Exporter) openStore(ctx context.Context, host component.Host) e
 	e.store = store
 	return nil
 }
-
-// rateLimitedLog lets a message through once per interval and key, for up
-// to limit keys at a time.
-type rateLimitedLog struct {
-	mu       sync.Mutex
-	interval time.Duration
-	limit    int
-	last     map[string]time.Time
-	now      func() time.Time
-}
-
-func newRateLimitedLog(interval time.Duration, limit int) *rateLimitedLog {
-	return &rateLimitedLog{interval: interval, limit: limit, last: map[string]time.Time{}, now: time.Now}
-}
-
-func (r *rateLimitedLog) allow(key string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	if t, ok := r.last[key]; ok && now.Sub(t) < r.interval {
-		return false
-	}
-	if len(r.last) >= r.limit {
-		for k, t := range r.last {
-			if now.Sub(t) >= r.interval {
-				delete(r.last, k)
-			}
-		}
-		if len(r.last) >= r.limit {
-			return false
-		}
-	}
-	r.last[key] = now
-	return true
-}
