@@ -46,6 +46,7 @@ type agent365Exporter struct {
 	releaseCancel context.CancelFunc
 	releaseDone   chan struct{}
 	dropLog       *rateLimitedLog
+	resultLabels  *resultLabels
 
 	dropOpts [numDropReasons]metric.AddOption
 }
@@ -69,11 +70,12 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 		validator:  newValidator(cfg.Validation, set.Logger, tb),
 		userAgent: fmt.Sprintf("%s/%s agent365exporter (%s/%s)",
 			set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH),
-		notices: newOnceSet(1024),
-		gate:    newGate(cfg.RetryConfig, cfg.Gate.MaxRetryAfter, cfg.Gate.MaxHeldBytes),
-		store:   memoryStore{},
-		id:      set.ID,
-		dropLog: newRateLimitedLog(time.Minute, 1024),
+		notices:      newOnceSet(1024),
+		gate:         newGate(cfg.RetryConfig, cfg.Gate.MaxRetryAfter, cfg.Gate.MaxHeldBytes),
+		store:        memoryStore{},
+		id:           set.ID,
+		dropLog:      newRateLimitedLog(time.Minute, 1024),
+		resultLabels: newResultLabels(),
 	}
 	if msg := authWarning(cfg); msg != "" {
 		set.Logger.Warn("The agent365 exporter will be refused: " + msg)

@@ -100,34 +100,49 @@ func correlationID(h http.Header) string {
 	return ""
 }
 
-// partialSuccess reads {"partialSuccess":{"rejectedSpans":N,"errorMessage":".."}}.
-func (e *agent365Exporter) partialSuccess(ctx context.Context, g *group, resp *http.Response, body []byte) {
+// readAnswer reads what a 2xx answer says of its spans: the
+// partialSuccess counts and, when the service sends them, the per-span
+// results. Whatever the body holds, the request stays delivered: an
+// answer is never a reason to fail or retry.
+func (e *agent365Exporter) readAnswer(ctx context.Context, g *group, resp *http.Response, body []byte) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return
 	}
-	var r struct {
-		PartialSuccess *struct {
-			RejectedSpans flexInt `json:"rejectedSpans"`
-			ErrorMessage  string  `json:"errorMessage"`
-		} `json:"partialSuccess"`
-	}
-	raw := map[string]json.RawMessage{}
-	if json.Unmarshal(body, &raw) != nil || json.Unmarshal(body, &r) != nil {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
 		return
 	}
-	if r.PartialSuccess == nil {
-		if v, ok := raw["partialSuccess"]; ok && string(bytes.TrimSpace(v)) == "null" && e.notices.first("unlicensed/"+g.id.tenant) {
+	e.partialSuccess(ctx, g, resp, top["partialSuccess"])
+	if raw, ok := top["results"]; ok {
+		e.spanResults(ctx, g, resp, raw)
+	}
+}
+
+// partialSuccess reads {"rejectedSpans":N,"errorMessage":".."}.
+func (e *agent365Exporter) partialSuccess(ctx context.Context, g *group, resp *http.Response, raw json.RawMessage) {
+	if raw == nil {
+		return
+	}
+	if string(bytes.TrimSpace(raw)) == "null" {
+		if e.notices.first("unlicensed/" + g.id.tenant) {
 			e.logger.Warn("Agent 365 accepted spans without a partialSuccess answer; the tenant may have no Agent 365 license, in which case the data is discarded",
 				zap.String("tenant_id", g.id.tenant), zap.String("agent_id", g.id.agent), zap.String("correlation_id", correlationID(resp.Header)))
 		}
 		return
 	}
-	if n := int64(r.PartialSuccess.RejectedSpans); n > 0 || r.PartialSuccess.ErrorMessage != "" {
+	var ps struct {
+		RejectedSpans flexInt `json:"rejectedSpans"`
+		ErrorMessage  string  `json:"errorMessage"`
+	}
+	if json.Unmarshal(raw, &ps) != nil {
+		return
+	}
+	if n := int64(ps.RejectedSpans); n > 0 || ps.ErrorMessage != "" {
 		if n > 0 {
 			e.telemetry.ExporterAgent365RejectedSpans.Add(ctx, n)
 		}
 		e.logger.Warn("Agent 365 rejected some spans of an accepted request",
-			zap.Int64("rejected_spans", n), zap.String("message", cut(r.PartialSuccess.ErrorMessage, maxLoggedBody)),
+			zap.Int64("rejected_spans", n), zap.String("message", cut(ps.ErrorMessage, maxLoggedBody)),
 			zap.String("tenant_id", g.id.tenant), zap.String("agent_id", g.id.agent), zap.String("correlation_id", correlationID(resp.Header)))
 	}
 }

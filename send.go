@@ -128,7 +128,7 @@ func (e *agent365Exporter) post(ctx context.Context, g *group, body *requestBody
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		e.countRequest(ctx, outcomeSuccess, class)
 		e.telemetry.ExporterAgent365DeliveredSpans.Add(ctx, int64(nSpans))
-		e.partialSuccess(ctx, g, resp, respBody)
+		e.readAnswer(ctx, g, resp, respBody)
 		return result{}
 	}
 

@@ -52,6 +52,7 @@ type options struct {
 	out         string
 	discard     bool
 	latency     time.Duration
+	results     bool
 	tlsCert     string
 	tlsKey      string
 	quiet       bool
@@ -87,7 +88,8 @@ Control API (no auth):
   GET    /_sink/report.txt   the report as text (/_sink/report: JSON)
   GET    /_sink/stats        counters;  POST /_sink/reset clears report and counters
   POST   /_sink/faults       e.g. {"status":503,"times":3,"retry_after":"2"},
-                             {"delay":"2s"}, {"reset":true,"agent":"<id>"}
+                             {"delay":"2s"}, {"reset":true,"agent":"<id>"},
+                             {"results":{"status":"not_routed","reason":"TenantNotEligible"}}
   DELETE /_sink/faults       clears the faults;  GET /_sink/healthz
 
 Flags:
@@ -104,6 +106,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, bool, error) {
 	fs.StringVar(&o.out, "out", "", "append one JSON line per accepted span to this `file` (\"-\": stdout)")
 	fs.BoolVar(&o.discard, "discard", false, "accept and count spans without decoding or recording them (load tests)")
 	fs.DurationVar(&o.latency, "latency", 0, "delay every answer by this `duration`, e.g. 50ms")
+	fs.BoolVar(&o.results, "results", false, "list each span's result per destination in 200 answers, as the service may")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM; needs -tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` of -tls-cert (PEM)")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not log each request")
@@ -180,7 +183,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
-	cfg := sink.Config{Token: o.token, MaxBodyBytes: o.maxBody, Discard: o.discard, Latency: o.latency}
+	cfg := sink.Config{Token: o.token, MaxBodyBytes: o.maxBody, Discard: o.discard, Latency: o.latency, Results: o.results}
 	var outFile *os.File
 	switch o.out {
 	case "":

@@ -30,6 +30,7 @@ type TelemetryBuilder struct {
 	ExporterAgent365RejectedSpans      metric.Int64Counter
 	ExporterAgent365RequestDuration    metric.Float64Histogram
 	ExporterAgent365RequestSize        metric.Int64Histogram
+	ExporterAgent365SpanResults        metric.Int64Counter
 	ExporterAgent365Requests           metric.Int64Counter
 	ExporterAgent365TruncatedSpans     metric.Int64Counter
 	ExporterAgent365MissingAttributes  metric.Int64Counter
@@ -143,6 +144,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		"otelcol_exporter_agent365_requests",
 		metric.WithDescription("Requests to the Agent 365 service, by outcome and HTTP status class. [alpha]"),
 		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365SpanResults, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_span_results",
+		metric.WithDescription("Per-destination results the service gave for spans of accepted requests, by status and reason. [alpha]"),
+		metric.WithUnit("{result}"),
 	)
 	errs = errors.Join(errs, err)
 	b.ExporterAgent365TruncatedSpans, err = b.meter.Int64Counter(

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +40,10 @@ type Fault struct {
 	// Headers are added to the answer (for instance WWW-Authenticate or
 	// x-ms-correlation-id).
 	Headers map[string]string `json:"headers,omitempty"`
+	// Results answers 200 and processes the request, but lists per-span
+	// results in which these destinations did not take the spans: what
+	// the service does for an ineligible tenant, say.
+	Results *ResultsFault `json:"results,omitempty"`
 }
 
 // FaultState is a queued fault and how often it was applied.
@@ -92,6 +98,16 @@ func (r *RetryAfter) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// ResultsFault is the per-span results of an answer that is 200 all the same.
+type ResultsFault struct {
+	// Status is "rejected" or "not_routed".
+	Status string `json:"status"`
+	// Reason says why (default "InjectedFault").
+	Reason string `json:"reason,omitempty"`
+	// Destinations are the ones that did not take the spans (default all).
+	Destinations []string `json:"destinations,omitempty"`
+}
+
 // Validate reports a fault that cannot be applied.
 func (f *Fault) Validate() error {
 	switch {
@@ -105,8 +121,20 @@ func (f *Fault) Validate() error {
 		return errors.New("reset and status exclude each other")
 	case f.Status == 0 && (f.RetryAfter != "" || f.Body != "" || len(f.Headers) > 0):
 		return errors.New("retry_after, body and headers need a status")
-	case f.Status == 0 && !f.Reset && f.Delay == 0:
-		return errors.New("a fault needs a status, a delay or reset")
+	case f.Results != nil && (f.Status != 0 || f.Reset):
+		return errors.New("results answer 200: they exclude status and reset")
+	case f.Status == 0 && !f.Reset && f.Delay == 0 && f.Results == nil:
+		return errors.New("a fault needs a status, a delay, reset or results")
+	}
+	if r := f.Results; r != nil {
+		if r.Status != resultRejected && r.Status != resultNotRouted {
+			return fmt.Errorf("results.status %q: use %q or %q", r.Status, resultRejected, resultNotRouted)
+		}
+		for _, d := range r.Destinations {
+			if !slices.Contains(Destinations, d) {
+				return fmt.Errorf("results.destinations: %q is not one of %s", d, strings.Join(Destinations, ", "))
+			}
+		}
 	}
 	if f.RetryAfter != "" {
 		if n, err := strconv.Atoi(string(f.RetryAfter)); err == nil {
@@ -251,10 +279,12 @@ type Stats struct {
 	Bytes int64 `json:"bytes"`
 	// RecordErrors counts requests whose spans could not be written.
 	RecordErrors int64 `json:"record_errors"`
+	// Results counts the per-span destination results answered, by status.
+	Results map[string]int64 `json:"results,omitempty"`
 }
 
 func newStats() Stats {
-	return Stats{RequestsByStatus: map[string]int64{}, RequestsByRoute: map[string]int64{}}
+	return Stats{RequestsByStatus: map[string]int64{}, RequestsByRoute: map[string]int64{}, Results: map[string]int64{}}
 }
 
 // Stats returns a copy of the counters.
@@ -270,6 +300,7 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.RequestsByRoute {
 		st.RequestsByRoute[k] = v
 	}
+	st.Results = maps.Clone(s.stats.Results)
 	return st
 }
 

@@ -212,7 +212,7 @@ func TestFaultReset(t *testing.T) {
 func TestInvalidFaults(t *testing.T) {
 	tests := []struct{ name, body, want string }{
 		{"empty", ``, "empty"},
-		{"nothing to do", `{"times":1}`, "needs a status, a delay or reset"},
+		{"nothing to do", `{"times":1}`, "needs a status, a delay, reset or results"},
 		{"status out of range", `{"status":99}`, "200 to 599"},
 		{"status too high", `{"status":600}`, "200 to 599"},
 		{"reset and status", `{"reset":true,"status":503}`, "exclude"},
@@ -229,6 +229,9 @@ func TestInvalidFaults(t *testing.T) {
 		{"negative numeric retry_after", `{"status":503,"retry_after":-1}`, "negative"},
 		{"not JSON", `status=503`, "invalid"},
 		{"one bad fault in an array", `[{"status":503},{"status":1}]`, "200 to 599"},
+		{"results with a status", `{"status":503,"results":{"status":"rejected"}}`, "exclude status"},
+		{"results status unknown", `{"results":{"status":"lost"}}`, "use \"rejected\" or \"not_routed\""},
+		{"results destination unknown", `{"results":{"status":"rejected","destinations":["Teams"]}}`, "not one of"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

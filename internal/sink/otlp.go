@@ -32,7 +32,7 @@ func (s *Server) serveOTLP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("unsupported Content-Type %q; send application/x-protobuf or application/json", mt)))
 		return
 	}
-	raw, rep, ok := s.prepare(r, "", "", s.cfg.MaxOTLPBodyBytes)
+	raw, rep, ok, _ := s.prepare(r, "", "", s.cfg.MaxOTLPBodyBytes)
 	if !ok {
 		s.finish(w, r, RouteOTLP, raw, rep)
 		return

@@ -86,6 +86,9 @@ type Config struct {
 	Logger *log.Logger
 	// Now returns the receive time of records (default time.Now).
 	Now func() time.Time
+	// Results lists, in every 200 answer, each span's result for each
+	// destination, as the service may.
+	Results bool
 }
 
 // Server is the sink: an http.Handler.
@@ -231,44 +234,45 @@ func (s *Server) serveA365(w http.ResponseWriter, r *http.Request, path string) 
 		rt.tenant = strings.TrimSpace(r.Header.Get("x-ms-tenant-id"))
 	}
 	arrived := s.cfg.Now().UTC()
-	raw, rep, ok := s.prepare(r, rt.tenant, rt.agent, s.cfg.MaxBodyBytes)
+	raw, rep, ok, results := s.prepare(r, rt.tenant, rt.agent, s.cfg.MaxBodyBytes)
 	if !ok {
 		s.finish(w, r, rt.name, raw, rep)
 		return
 	}
-	s.finish(w, r, rt.name, raw, s.handleA365(r, rt, raw, arrived))
+	s.finish(w, r, rt.name, raw, s.handleA365(r, rt, raw, arrived, results))
 }
 
 // prepare applies a matching fault and reads the body. When ok is false,
-// rep is the answer.
-func (s *Server) prepare(r *http.Request, tenant, agent string, limit int64) (raw []byte, rep reply, ok bool) {
+// rep is the answer; results is a results fault to answer with.
+func (s *Server) prepare(r *http.Request, tenant, agent string, limit int64) (raw []byte, rep reply, ok bool, results *ResultsFault) {
 	f, hasFault := s.faults.take(tenant, agent)
 	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if hasFault {
 		if f.Delay > 0 && !s.sleep(r.Context(), time.Duration(f.Delay)) {
-			return raw, reply{status: statusCanceled, fault: true}, false
+			return raw, reply{status: statusCanceled, fault: true}, false, nil
 		}
 		switch {
 		case f.Reset:
-			return raw, reply{reset: true, fault: true, msg: "fault: connection reset"}, false
+			return raw, reply{reset: true, fault: true, msg: "fault: connection reset"}, false, nil
 		case f.Status != 0:
-			return raw, f.reply(), false
+			return raw, f.reply(), false, nil
 		}
-		// A delay alone: process the request normally.
+		// A delay or results: process the request normally.
+		results = f.Results
 	}
 	if err != nil {
-		return raw, errorReply(http.StatusBadRequest, "BadRequest", "reading the body: "+err.Error()), false
+		return raw, errorReply(http.StatusBadRequest, "BadRequest", "reading the body: "+err.Error()), false, nil
 	}
 	if int64(len(raw)) > limit {
 		return raw, errorReply(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
-			fmt.Sprintf("request body is larger than %d bytes", limit)), false
+			fmt.Sprintf("request body is larger than %d bytes", limit)), false, nil
 	}
-	return raw, reply{}, true
+	return raw, reply{}, true, results
 }
 
 // handleA365 answers a request on an Agent 365 route whose body is read
 // and within the limit.
-func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.Time) reply {
+func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.Time, resultsFault *ResultsFault) reply {
 	if rep, ok := s.checkAuth(r); !ok {
 		return rep
 	}
@@ -346,7 +350,11 @@ func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.
 		s.logf("a365sink: recording spans: %v", recordErr)
 	}
 
-	return partialSuccess(len(spans)-rejected, rejected, reasons.message(rejected, len(spans)))
+	answer := partialSuccess(len(spans)-rejected, rejected, reasons.message(rejected, len(spans)))
+	if s.cfg.Results || resultsFault != nil {
+		s.addResults(&answer, spans, results, resultsFault)
+	}
+	return answer
 }
 
 // compact copies raw JSON without insignificant space, as the output has it.
