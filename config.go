@@ -34,7 +34,11 @@ type Config struct {
 	EndpointDiscovery discovery.Mode `mapstructure:"endpoint_discovery"`
 	// ClusterCategory is the Power Platform cluster of tenant_island discovery.
 	ClusterCategory string `mapstructure:"cluster_category"`
-	// UseS2SEndpoint selects the service-to-service (app-only token) routes.
+	// UseS2SEndpoint selects the service-to-service routes, which take
+	// app-only tokens (the default, as Microsoft's own exporters now send);
+	// false selects the standard routes, for agents' delegated tokens.
+	// agent365auth sends an agent's own token (from_context) to the
+	// standard route either way.
 	UseS2SEndpoint bool `mapstructure:"use_s2s_endpoint"`
 
 	Identity IdentityConfig `mapstructure:"identity"`

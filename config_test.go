@@ -48,7 +48,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, "https://agent365.svc.cloud.microsoft", cfg.ClientConfig.Endpoint)
 	assert.Equal(t, discovery.ModeGlobal, cfg.EndpointDiscovery)
 	assert.Equal(t, "prod", cfg.ClusterCategory)
-	assert.False(t, cfg.UseS2SEndpoint)
+	assert.True(t, cfg.UseS2SEndpoint, "service-to-service by default")
 	assert.True(t, cfg.Identity.FromResource)
 	assert.Equal(t, schema.Operations, cfg.Operations)
 	assert.Equal(t, 256000, cfg.MaxSpanBytes)

@@ -3,6 +3,7 @@ package agent365exporter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
@@ -583,4 +585,17 @@ func TestNoAuthenticatorWarnsAtStartup(t *testing.T) {
 	require.Equal(t, 1, logs.Len())
 	assert.Contains(t, logs.All()[0].Message, "401")
 	assert.Contains(t, logs.All()[0].Message, "agent365auth")
+}
+
+func TestAuthenticatorRefusalIsFinal(t *testing.T) {
+	svc := newFakeService(t)
+	h := newHarness(t, svc.URL, func(cfg *Config) { cfg.RetryConfig.Enabled = true })
+	h.auth.fail = consumererror.NewPermanent(errors.New("the token for this request is delegated; set use_s2s_endpoint: false"))
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
+	assert.Equal(t, int64(1), h.dropped(t, "authenticator_refused"))
+	assert.Zero(t, h.gauge(t, "otelcol_exporter_agent365_held_spans"), "nothing to wait for")
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "token_error")))
+	logs := h.logs.FilterMessageSnippet("refused by the authenticator").All()
+	require.Len(t, logs, 1)
+	assert.Contains(t, logs[0].ContextMap()["error"], "use_s2s_endpoint: false")
 }

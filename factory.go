@@ -38,6 +38,7 @@ func createDefaultConfig() component.Config {
 		QueueConfig:             configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:             configretry.NewDefaultBackOffConfig(),
 		EndpointDiscovery:       discovery.ModeGlobal,
+		UseS2SEndpoint:          true,
 		ClusterCategory:         "prod",
 		Identity:                IdentityConfig{FromResource: true},
 		Gate:                    GateConfig{MaxRetryAfter: time.Hour, MaxHeldBytes: 64 << 20},

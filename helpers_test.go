@@ -154,8 +154,9 @@ func (f *fakeService) byPath() map[string][]string {
 	return out
 }
 
+// globalPath is the default route: service-to-service.
 func globalPath(tenant, agent string) string {
-	return "/observability/tenants/" + tenant + "/otlp/agents/" + agent + "/traces"
+	return "/observabilityService/tenants/" + tenant + "/otlp/agents/" + agent + "/traces"
 }
 
 // testAuth is a plain authenticator with one token; it records the

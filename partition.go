@@ -34,6 +34,7 @@ const (
 	dropRetryDisabled
 	dropHoldFailed
 	dropShutdown
+	dropAuthenticatorRefused
 	numDropReasons
 )
 
@@ -56,6 +57,7 @@ var dropReasonNames = [numDropReasons]string{
 	dropRetryDisabled:        "retry_disabled",
 	dropHoldFailed:           "hold_storage_failed",
 	dropShutdown:             "shutdown",
+	dropAuthenticatorRefused: "authenticator_refused",
 }
 
 func (r dropReason) String() string { return dropReasonNames[r] }

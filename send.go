@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -58,6 +59,9 @@ func (e *agent365Exporter) send(ctx context.Context, buf []byte, g *group, spans
 		return failures
 	}
 	f := failure{spans: spans, err: r.err, permanent: r.permanent, reason: dropPermanentError, gates: r.gates, retryAfter: r.retryAfter}
+	if r.reason != 0 {
+		f.reason = r.reason
+	}
 	if r.tooLarge {
 		f.permanent, f.reason = true, dropPayloadTooLarge
 	}
@@ -68,6 +72,7 @@ func (e *agent365Exporter) send(ctx context.Context, buf []byte, g *group, spans
 type result struct {
 	err        error
 	permanent  bool
+	reason     dropReason // of a permanent failure; rejected_by_service when zero
 	tooLarge   bool
 	gates      bool
 	retryAfter time.Duration
@@ -102,6 +107,14 @@ func (e *agent365Exporter) post(ctx context.Context, g *group, body *requestBody
 	start := time.Now()
 	resp, err := e.client.Do(req)
 	if err != nil {
+		if consumererror.IsPermanent(err) {
+			// The authenticator refused the request for good (a token that
+			// does not fit the route, say): sending it again cannot help.
+			e.countRequest(ctx, outcomeTokenError, "none")
+			err = fmt.Errorf("the authenticator refused %d spans for tenant %s agent %s: %w", nSpans, g.id.tenant, g.id.agent, err)
+			e.logger.Error("Agent 365 request refused by the authenticator; its spans are dropped", zap.Error(err))
+			return result{err: err, permanent: true, reason: dropAuthenticatorRefused}
+		}
 		if !reachedTransport.Load() && ctx.Err() == nil {
 			e.countRequest(ctx, outcomeTokenError, "none")
 			err = fmt.Errorf("no token for tenant %s agent %s, %d spans not sent: %w", g.id.tenant, g.id.agent, nSpans, err)

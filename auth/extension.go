@@ -257,6 +257,13 @@ func (a *Authenticator) secrets() []string {
 	return out
 }
 
+// fromContext reports whether the agent's token is its own, from the
+// request's client metadata.
+func (a *Authenticator) fromContext(agent string) bool {
+	st := a.state.Load()
+	return st != nil && st.sourceFor(agent) != nil && st.sourceFor(agent).kind() == sourceFromContext
+}
+
 func (st *state) sourceFor(agent string) source {
 	if s, ok := st.agents[strings.ToLower(agent)]; ok {
 		return s

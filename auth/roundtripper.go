@@ -27,6 +27,12 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
+	routed, err := routeFor(req, tok, rt.auth.fromContext(id.AgentID))
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	req = routed
 	resp, err := rt.base.RoundTrip(withToken(req, tok))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err

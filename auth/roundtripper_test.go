@@ -25,6 +25,7 @@ type fakeA365 struct {
 	auths    []string
 	bodies   []string
 	tenants  []string
+	paths    []string
 	statuses []int
 }
 
@@ -37,6 +38,7 @@ func newFakeA365(t *testing.T, unauth int) *fakeA365 {
 		s.auths = append(s.auths, r.Header.Get("Authorization"))
 		s.bodies = append(s.bodies, string(b))
 		s.tenants = append(s.tenants, r.Header.Get(TenantHeader))
+		s.paths = append(s.paths, r.URL.Path)
 		status := http.StatusOK
 		if s.unauth > 0 {
 			s.unauth--

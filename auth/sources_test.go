@@ -155,6 +155,10 @@ func TestFromContextThroughRoundTripper(t *testing.T) {
 	require.Error(t, err)
 	auths, _ := svc.seen()
 	assert.Equal(t, []string{"Bearer " + own}, auths, "another agent's token is never sent")
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	assert.Equal(t, []string{"/observability/tenants/" + testTenant + "/otlp/agents/" + testAgent + "/traces"}, svc.paths,
+		"the agent's own token goes to the standard route, not the exporter's default service-to-service route")
 }
 
 func TestAgentsOverride(t *testing.T) {
