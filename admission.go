@@ -96,7 +96,7 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 					a.drops[reason]++
 					return true
 				}
-				if presence != nil && !e.check(a.findingsOf(id), presence, meta) {
+				if presence != nil && !e.check(a.findingsOf(id), presence, span, meta) {
 					a.drops[dropMissingRequired]++
 					return true
 				}
@@ -140,9 +140,9 @@ func upgradeEvents(span ptrace.Span) int {
 	return n
 }
 
-// check records the required attributes a span lacks in f and reports
+// check records the required fields a span lacks in f and reports
 // whether the span may be sent.
-func (e *agent365Exporter) check(f *agentFindings, p *schema.Presence, meta payload.SpanMeta) bool {
+func (e *agent365Exporter) check(f *agentFindings, p *schema.Presence, span ptrace.Span, meta payload.SpanMeta) bool {
 	// The identity the payload names counts as present.
 	if meta.TenantID != "" {
 		p.Observe(schema.TenantID, meta.TenantID, false)
@@ -150,12 +150,15 @@ func (e *agent365Exporter) check(f *agentFindings, p *schema.Presence, meta payl
 	if meta.AgentID != "" {
 		p.Observe(schema.AgentID, meta.AgentID, false)
 	}
-	f.checked[meta.Op]++
-	if p.Complete(meta.Op) {
+	p.ObserveSpan(span)
+	// Counted under the canonical operation: "Chat" and "CHAT" are "chat".
+	op := schema.CanonicalOperation(meta.Op)
+	f.checked[op]++
+	if p.Complete(op) {
 		return true
 	}
-	p.Missing(meta.Op, func(attr string) {
-		f.missing[missingKey{op: meta.Op, attr: attr}]++
+	p.Missing(op, func(field string) {
+		f.missing[missingKey{op: op, attr: field}]++
 	})
 	return !e.validator.enforce
 }

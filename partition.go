@@ -107,8 +107,8 @@ type idFields struct {
 }
 
 // scanIDs reads, in one pass, the identity keys and the operation of m,
-// whether m holds legacy keys, and (into p, when given) which required
-// attributes it has.
+// whether m holds legacy keys, and (into p, when given) what the
+// contract's rules need to know of its attributes.
 func scanIDs(m pcommon.Map, p *schema.Presence) idFields {
 	var f idFields
 	for k, v := range m.All() {
@@ -117,7 +117,7 @@ func scanIDs(m pcommon.Map, p *schema.Presence) idFields {
 			continue
 		}
 		t := v.Type()
-		f.legacy = f.legacy || info.Legacy
+		f.legacy = f.legacy || info.Legacy > 0
 		switch info.Role {
 		case schema.RoleOperation:
 			f.op, f.hasOp = v, true
@@ -279,7 +279,8 @@ func (l *allowList) allows(id string) bool {
 	return ok
 }
 
-// observe feeds one attribute to p; blank strings and empty values count as absent.
+// observe feeds one attribute to p; blank strings and empty values count
+// as absent. Only a string's value matters (the agent user id).
 func observe(p *schema.Presence, info schema.KeyInfo, v pcommon.Value, t pcommon.ValueType) {
 	switch t {
 	case pcommon.ValueTypeStr:

@@ -4,11 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/agent365-otel/agent365exporter/internal/payload"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
 // RedactedMarker replaces values under the replace action.
@@ -72,8 +72,9 @@ func (rule redactRule) covers(op string) bool {
 	if len(rule.ops) == 0 {
 		return true
 	}
+	op = schema.CanonicalOperation(op)
 	for _, o := range rule.ops {
-		if o == op || (strings.EqualFold(o, "chat") && strings.EqualFold(op, "chat")) {
+		if schema.CanonicalOperation(o) == op {
 			return true
 		}
 	}

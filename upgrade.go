@@ -1,37 +1,49 @@
 package agent365exporter // import "github.com/agent365-otel/agent365exporter"
 
 import (
+	"cmp"
+	"slices"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
-// upgradeLegacy renames the legacy attribute keys of m to their current
-// names, unless the current key is already set, and returns how many it
-// renamed. It runs in place and is idempotent: a retried batch is not
-// changed again.
+// legacyKey is a legacy attribute key found in a map.
+type legacyKey struct {
+	key  string
+	info schema.KeyInfo
+}
+
+// upgradeLegacy renames the legacy attribute keys of m (schema.Renames) to
+// their current names and returns how many it renamed. A current key
+// already set is never overwritten. When m holds several legacy names of
+// one field, the first in the contract's order is renamed and the others
+// are left as they are. It runs in place and is idempotent: a retried
+// batch is not changed again.
 func upgradeLegacy(m pcommon.Map) int {
-	var found [4]string
+	var found [4]legacyKey
 	legacy := found[:0]
 	for k := range m.All() {
-		if _, ok := schema.Current(k); ok {
-			legacy = append(legacy, k)
+		if info := schema.Info(k); info.Legacy > 0 {
+			legacy = append(legacy, legacyKey{key: k, info: info})
 		}
 	}
+	slices.SortStableFunc(legacy, func(a, b legacyKey) int { return cmp.Compare(a.info.Legacy, b.info.Legacy) })
 	renamed := 0
-	for _, k := range legacy {
-		current, _ := schema.Current(k)
+	for _, l := range legacy {
+		current := l.info.Name()
 		if _, set := m.Get(current); set {
 			continue
 		}
-		v, ok := m.Get(k)
+		v, ok := m.Get(l.key)
 		if !ok {
 			continue
 		}
 		// Copy first: adding a key may move the map's storage.
 		tmp := pcommon.NewValueEmpty()
 		v.CopyTo(tmp)
-		m.Remove(k)
+		m.Remove(l.key)
 		tmp.CopyTo(m.PutEmpty(current))
 		renamed++
 	}

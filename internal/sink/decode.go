@@ -55,6 +55,8 @@ type spanEntry struct {
 	span     json.RawMessage
 	attrs    map[string]json.RawMessage
 	shape    []string // problems with the span's a365 shape
+	// fields are the span's own fields the contract requires that it has.
+	fields schema.SpanFields
 }
 
 type wireBody struct {
@@ -178,6 +180,7 @@ func decodeBody(body []byte) ([]spanEntry, string, error) {
 			return nil, "", fmt.Errorf("span %d: attributes must be a JSON object", i)
 		}
 		spans[i].shape = shapeProblems(w)
+		spans[i].fields = spanFields(w)
 	}
 	return spans, FormatA365, nil
 }
@@ -202,7 +205,7 @@ func decodeOTLPJSON(body []byte) ([]spanEntry, error) {
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				raw := f.AppendSpan(nil, spans.At(k), payload.SpanMeta{})
-				e := spanEntry{resource: res, scope: scope, span: raw}
+				e := spanEntry{resource: res, scope: scope, span: raw, fields: schema.SpanFieldsOf(spans.At(k))}
 				var w struct {
 					Attributes map[string]json.RawMessage `json:"attributes"`
 				}
@@ -274,6 +277,39 @@ func shapeProblems(w *wireSpan) []string {
 	return out
 }
 
+// spanFields tells which of the span's own fields the contract requires
+// are set, as schema.SpanFieldsOf does for the span the exporter wrote:
+// ids that are not all zeros, times that are not zero.
+func spanFields(w *wireSpan) schema.SpanFields {
+	var f schema.SpanFields
+	if spanFieldSet(w.TraceID) {
+		f |= schema.SpanTraceID
+	}
+	if spanFieldSet(w.SpanID) {
+		f |= schema.SpanSpanID
+	}
+	if spanFieldSet(w.ParentSpanID) {
+		f |= schema.SpanParentSpanID
+	}
+	if spanFieldSet(w.Start) {
+		f |= schema.SpanStartTime
+	}
+	if spanFieldSet(w.End) {
+		f |= schema.SpanEndTime
+	}
+	return f
+}
+
+// spanFieldSet reports whether a span field holds something other than null, "",
+// or zeros (an all-zero id, a zero time, as a string or a number).
+func spanFieldSet(raw json.RawMessage) bool {
+	v := bytes.Trim(bytes.TrimSpace(raw), `"`)
+	if len(v) == 0 || string(v) == "null" {
+		return false
+	}
+	return len(bytes.Trim(v, "0")) > 0
+}
+
 func isHexString(raw json.RawMessage, n int) bool {
 	var s string
 	if json.Unmarshal(raw, &s) != nil || len(s) != n {
@@ -338,8 +374,8 @@ type spanResult struct {
 	shape      []string
 }
 
-// analyze applies the service's operation check and the schema's
-// attribute rules to one span sent to (tenant, agent).
+// analyze applies the service's operation check and the contract's rules
+// (schema.Presence, as the exporter does) to one span sent to (tenant, agent).
 func analyze(e *spanEntry, tenant, agent string) spanResult {
 	var res spanResult
 	opRaw, has := e.attrs[schema.OperationName]
@@ -358,7 +394,8 @@ func analyze(e *spanEntry, tenant, agent string) spanResult {
 	if res.rejected != "" {
 		return res
 	}
-	res.op = op
+	// Reported under the canonical operation, as the exporter counts it.
+	res.op = schema.CanonicalOperation(op)
 	res.shape = e.shape
 
 	var p schema.Presence
@@ -389,7 +426,8 @@ func analyze(e *spanEntry, tenant, agent string) spanResult {
 	}
 	slices.Sort(res.legacy)
 	slices.SortFunc(res.mismatches, func(a, b mismatch) int { return strings.Compare(a.attr, b.attr) })
-	p.Missing(op, func(k string) { res.missing = append(res.missing, k) })
+	p.ObserveSpanFields(e.fields)
+	p.Missing(res.op, func(k string) { res.missing = append(res.missing, k) })
 	return res
 }
 

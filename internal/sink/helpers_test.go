@@ -257,7 +257,8 @@ func expectedMissing(spans []ptrace.Span, extra map[string]string) map[string]ma
 		for k, v := range extra {
 			p.Observe(k, v, false)
 		}
-		op := str(span.Attributes(), schema.OperationName)
+		p.ObserveSpan(span)
+		op := schema.CanonicalOperation(str(span.Attributes(), schema.OperationName))
 		if out[op] == nil {
 			out[op] = map[string]int64{}
 		}

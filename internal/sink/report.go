@@ -37,7 +37,8 @@ type AgentReport struct {
 	// RejectedOperations counts rejected spans by operation name
 	// ("(missing)" when they have none).
 	RejectedOperations map[string]int64 `json:"rejected_operations,omitempty"`
-	// Operations are the accepted spans by operation, in schema.Operations order.
+	// Operations are the accepted spans by canonical operation
+	// (schema.CanonicalOperation), in schema.Operations order.
 	Operations []OperationReport `json:"operations"`
 	// IdentityMismatches are spans whose microsoft.tenant.id or
 	// gen_ai.agent.id names another tenant or agent than the route.
@@ -54,8 +55,9 @@ type AgentReport struct {
 type OperationReport struct {
 	Name  string `json:"name"`
 	Spans int64  `json:"spans"`
-	// Missing lists the required attributes (schema.Presence) that spans
-	// lack, in the schema's order, with the number of spans lacking each.
+	// Missing lists the fields the service requires (schema.Presence) that
+	// spans lack, attributes and span fields such as parentSpanId, in the
+	// contract's order, with the number of spans lacking each.
 	Missing []MissingAttribute `json:"missing,omitempty"`
 }
 
@@ -206,7 +208,7 @@ func (r *reportState) snapshot() Report {
 			for attr, n := range op.missing {
 				or.Missing = append(or.Missing, MissingAttribute{Attribute: attr, Spans: n})
 			}
-			order := schema.Required(name, true, true)
+			order := schema.Required(name, schema.Conditions{CallerAgent: true, AgentUser: true})
 			slices.SortFunc(or.Missing, func(x, y MissingAttribute) int {
 				return cmp.Or(cmp.Compare(indexOr(order, x.Attribute), indexOr(order, y.Attribute)),
 					strings.Compare(x.Attribute, y.Attribute))

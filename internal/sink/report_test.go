@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agent365-otel/agent365exporter/internal/sample"
 	"github.com/agent365-otel/agent365exporter/internal/schema"
@@ -30,17 +32,20 @@ func TestReportOnSampleTraces(t *testing.T) {
 		},
 		{
 			name: "omitted attributes",
-			opts: sample.Options{Omit: []string{"user.email", "gen_ai.tool.call.id", "gen_ai.request.model", "gen_ai.conversation.id"}},
+			opts: sample.Options{Omit: []string{"user.email", "gen_ai.tool.call.id", "gen_ai.request.model", "gen_ai.conversation.id", "server.port"}},
 			wantMissing: map[string]map[string]int64{
-				"invoke_agent":    {"gen_ai.conversation.id": 4, "user.email": 4},
-				"chat":            {"gen_ai.conversation.id": 4, "gen_ai.request.model": 4},
-				"execute_tool":    {"gen_ai.conversation.id": 4, "gen_ai.tool.call.id": 4},
-				"output_messages": {"gen_ai.conversation.id": 4},
+				"invoke_agent":    {"gen_ai.conversation.id": 4, "user.email": 4, "server.port": 4},
+				"chat":            {"gen_ai.conversation.id": 4, "user.email": 4, "gen_ai.request.model": 4, "server.port": 4},
+				"execute_tool":    {"gen_ai.conversation.id": 4, "user.email": 4, "gen_ai.tool.call.id": 4, "server.port": 4},
+				"output_messages": {"gen_ai.conversation.id": 4, "user.email": 4},
 			},
 		},
 		{
 			name: "legacy names",
 			opts: sample.Options{Legacy: true},
+			wantMissing: map[string]map[string]int64{
+				"invoke_agent": {}, "chat": {}, "execute_tool": {}, "output_messages": {},
+			},
 			wantLegacy: []string{"gen_ai.agent.applicationid", "gen_ai.agent.upn", "gen_ai.agent.user.id", "gen_ai.caller.client.ip",
 				"gen_ai.caller.id", "gen_ai.caller.name", "gen_ai.caller.upn", "gen_ai.channel.name", "gen_ai.event.content",
 				"gen_ai.tool.arguments", "session.id", "tenant.id"},
@@ -92,9 +97,9 @@ func TestReportOnSampleTraces(t *testing.T) {
 					byName[l.Name] = l.Spans
 				}
 				assert.Equal(t, int64(16), byName["tenant.id"], "on every span")
-				assert.Equal(t, int64(4), byName["gen_ai.caller.id"], "on invoke_agent spans")
+				assert.Equal(t, int64(16), byName["gen_ai.caller.id"], "on every span")
 				inv := reportedMissing(a)["invoke_agent"]
-				assert.Equal(t, int64(4), inv["user.id"], "gen_ai.caller.id does not count as user.id")
+				assert.NotContains(t, inv, "user.id", "gen_ai.caller.id counts as user.id")
 				assert.NotContains(t, inv, "microsoft.tenant.id", "named by the exporter")
 			}
 		})
@@ -109,46 +114,100 @@ func opNames(a AgentReport) []string {
 	return out
 }
 
+// TestReportMissingOrderAndConditions: the contract's rules for a custom
+// agent, in the contract's order.
 func TestReportMissingOrderAndConditions(t *testing.T) {
 	h := newHarness(t, Config{}, false)
+	const user = "aaaaaaaa-bbbb-cccc-1111-222222222222"
+	zero := "00000000-0000-0000-0000-000000000000"
 	spans := []string{
-		// invoke_agent from another agent: the caller attributes are required too.
-		spanJSON(1, map[string]any{"gen_ai.operation.name": "invoke_agent", "gen_ai.execution.type": "AgentToAgent"}),
+		// Called by another agent, with an agent user: the caller's fields,
+		// the agent user's email and a parent are required too.
+		spanJSON(1, map[string]any{"gen_ai.operation.name": "invoke_agent", "microsoft.a365.caller.agent.id": "caller", "microsoft.agent.user.id": user}),
 		spanJSON(2, map[string]any{"gen_ai.operation.name": "invoke_agent", "user.id": " ", "server.port": 443}),
-		// An external tool needs server.address and server.port.
-		spanJSON(3, map[string]any{"gen_ai.operation.name": "execute_tool", "gen_ai.tool.type": "extension"}),
-		spanJSON(4, map[string]any{"gen_ai.operation.name": "apply_guardrail", "microsoft.tenant.id": nil}),
+		// Legacy names count; an all-zero agent user is none.
+		spanJSON(3, map[string]any{"gen_ai.operation.name": "invoke_agent", "gen_ai.caller.agent.id": "caller", "gen_ai.agent.user.id": zero}),
+		spanJSON(4, map[string]any{"gen_ai.operation.name": "execute_tool", "gen_ai.tool.type": "function"}),
+		spanJSON(5, map[string]any{"gen_ai.operation.name": "apply_guardrail", "microsoft.tenant.id": nil}),
+		spanJSON(6, map[string]any{"gen_ai.operation.name": "CHAT"}),
 	}
 	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), bodyJSON(spans...)).status)
 	a := h.report(t).Agents[0]
-	require.Len(t, a.Operations, 3)
+	assert.Equal(t, []string{"invoke_agent", "execute_tool", "chat", "apply_guardrail"}, opNames(a), "chat in any case is chat")
 
-	inv := a.Operations[0]
-	assert.Equal(t, "invoke_agent", inv.Name)
-	var names []string
-	for _, m := range inv.Missing {
-		names = append(names, m.Attribute)
-	}
-	assert.Equal(t, schema.Required("invoke_agent", true, false)[1:], names, "every required attribute but the operation, in schema order")
-	counts := map[string]int64{}
-	for _, m := range inv.Missing {
-		counts[m.Attribute] = m.Spans
-	}
-	assert.Equal(t, int64(2), counts["user.id"], "a blank value is missing")
-	assert.Equal(t, int64(1), counts["server.port"], "an integer value is present")
-	assert.Equal(t, int64(1), counts["microsoft.a365.caller.agent.id"], "only the agent-to-agent span needs it")
-	assert.Equal(t, int64(1), counts["gen_ai.execution.type"])
+	assert.Equal(t, []MissingAttribute{
+		{"gen_ai.conversation.id", 3}, {"microsoft.tenant.id", 3}, {"microsoft.channel.name", 3},
+		{"user.id", 3}, // a blank value is missing
+		{"user.email", 3}, {"microsoft.agent.user.id", 1}, {"gen_ai.agent.id", 3}, {"microsoft.a365.agent.blueprint.id", 3},
+		{"gen_ai.agent.name", 3}, {"client.address", 3},
+		{"parentSpanId", 2}, // of the spans called by an agent
+		{"gen_ai.input.messages", 3}, {"gen_ai.output.messages", 3}, {"server.address", 3},
+		{"server.port", 2}, // an integer is present
+		{"gen_ai.caller.agent.type", 2},
+		// Only where the agent user is set and not all zeros, and an agent calls.
+		{"microsoft.agent.user.email", 1}, {"microsoft.a365.caller.agent.name", 1},
+		{"microsoft.a365.caller.agent.blueprint.id", 1}, {"microsoft.a365.caller.agent.user.id", 1},
+	}, a.Operations[0].Missing, "invoke_agent, in the contract's order")
 
 	tool := a.Operations[1]
-	assert.Equal(t, "execute_tool", tool.Name)
-	assert.Contains(t, tool.Missing, MissingAttribute{Attribute: "server.address", Spans: 1})
+	for _, attr := range []string{"parentSpanId", "gen_ai.tool.call.id", "gen_ai.tool.call.result", "server.address", "server.port", "user.email"} {
+		assert.Contains(t, tool.Missing, MissingAttribute{Attribute: attr, Spans: 1})
+	}
 	assert.NotContains(t, tool.Missing, MissingAttribute{Attribute: "gen_ai.tool.type", Spans: 1})
 
-	guard := a.Operations[2]
-	assert.Equal(t, "apply_guardrail", guard.Name)
+	chat := a.Operations[2]
+	for _, attr := range []string{"parentSpanId", "gen_ai.provider.name", "server.port"} {
+		assert.Contains(t, chat.Missing, MissingAttribute{Attribute: attr, Spans: 1})
+	}
+
+	guard := a.Operations[3]
 	assert.Contains(t, guard.Missing, MissingAttribute{Attribute: "microsoft.tenant.id", Spans: 1},
 		"the route names the tenant, but the span does not carry it")
+	assert.NotContains(t, guard.Missing, MissingAttribute{Attribute: "parentSpanId", Spans: 1})
+	assert.NotContains(t, guard.Missing, MissingAttribute{Attribute: "server.address", Spans: 1})
 	assert.Contains(t, a.Hints, HintMissing)
+}
+
+// TestReportSpanFields: the span's own fields count as the exporter counts
+// them, in both body formats.
+func TestReportSpanFields(t *testing.T) {
+	h := newHarness(t, Config{}, false)
+	attrs := `{"gen_ai.operation.name":"chat"}`
+	a365 := []string{
+		`{"traceId":"00000000000000000000000000000000","spanId":"0000000000000001","parentSpanId":"0000000000000002",` +
+			`"name":"s","kind":"CLIENT","startTimeUnixNano":0,"endTimeUnixNano":5,"attributes":` + attrs + `,"status":{"code":"UNSET"}}`,
+		`{"traceId":"00000000000000000000000000000001","spanId":"0000000000000001",` +
+			`"name":"s","kind":"CLIENT","startTimeUnixNano":1,"attributes":` + attrs + `,"status":{"code":"UNSET"}}`,
+	}
+	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), bodyJSON(a365...)).status)
+	missing := reportedMissing(h.report(t).Agents[0])["chat"]
+	assert.Equal(t, int64(1), missing["traceId"], "all zeros")
+	assert.Equal(t, int64(1), missing["parentSpanId"])
+	assert.Equal(t, int64(1), missing["startTimeUnixNano"], "zero")
+	assert.Equal(t, int64(1), missing["endTimeUnixNano"], "left out")
+	assert.Zero(t, missing["spanId"])
+
+	otlp := newHarness(t, Config{}, false)
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+	for _, parent := range []bool{false, true} {
+		span := ss.Spans().AppendEmpty()
+		span.SetTraceID(pcommon.TraceID{1})
+		span.SetSpanID(pcommon.SpanID{1})
+		span.SetStartTimestamp(1)
+		span.SetEndTimestamp(2)
+		if parent {
+			span.SetParentSpanID(pcommon.SpanID{2})
+		}
+		span.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+	}
+	body, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, otlp.post(t, globalPath(tenantA, agent1), body).status)
+	missing = reportedMissing(otlp.report(t).Agents[0])["execute_tool"]
+	assert.Equal(t, int64(1), missing["parentSpanId"])
+	assert.Zero(t, missing["traceId"])
+	assert.Zero(t, missing["endTimeUnixNano"])
 }
 
 func TestIdentityMismatch(t *testing.T) {
@@ -190,7 +249,7 @@ func TestIdentityMismatchOnMavenRoute(t *testing.T) {
 
 func TestTextReport(t *testing.T) {
 	h := newHarness(t, Config{}, false)
-	td := sample.Traces(sample.DefaultAgents, 6, start, sample.Options{Legacy: true, Omit: []string{"gen_ai.request.model"}})
+	td := sample.Traces(sample.DefaultAgents, 6, start, sample.Options{Legacy: true, Omit: []string{"gen_ai.request.model", "gen_ai.conversation.id"}})
 	for _, b := range encodeA365(t, td) {
 		require.Equal(t, http.StatusOK, h.post(t, globalPath(b.tenant, b.agent), b.body).status)
 	}
@@ -204,7 +263,7 @@ func TestTextReport(t *testing.T) {
 		"tenant " + sample.DefaultAgents[0].TenantID,
 		"  agent " + agent1 + " (Delivery Agent): 9 spans in 2 requests [observability 2]",
 		"    invoke_agent: 2 spans\n",
-		"      missing: microsoft.a365.agent.blueprint.id (2 of 2 spans)",
+		"      missing: gen_ai.conversation.id (2 of 2 spans)",
 		"      missing: gen_ai.request.model (2 of 2 spans)",
 		"    rejected: 1 span (unknown operation)",
 		`      gen_ai.operation.name "http.request": 1 span`,
