@@ -28,6 +28,11 @@ type gate struct {
 	bytes  int // held, over all identities
 	spans  int
 	pruned time.Time
+	// sums are the digests of the chunks held and of those settled lately:
+	// a batch that the persistent queue hands out again after a crash is
+	// recognised, and its spans are not held, nor sent, twice.
+	sums   map[[32]byte]int
+	recent recentSums
 	// wake tells the releaser that a gate or its held spans changed.
 	wake chan struct{}
 }
@@ -55,6 +60,8 @@ func newGate(retry configretry.BackOffConfig, maxWait time.Duration, maxBytes in
 		maxBytes: maxBytes,
 		states:   map[identity]*gateState{},
 		wake:     make(chan struct{}, 1),
+		sums:     map[[32]byte]int{},
+		recent:   newRecentSums(4096),
 	}
 }
 
@@ -167,6 +174,7 @@ func (g *gate) restore(c *heldChunk) {
 }
 
 func (g *gate) addLocked(s *gateState, c *heldChunk) {
+	g.sums[c.sum]++
 	s.held = append(s.held, c)
 	n := c.size()
 	s.heldBytes += n
@@ -227,6 +235,7 @@ func (g *gate) settle(c *heldChunk, rest *heldChunk) {
 	g.unaccountLocked(s, c)
 	if rest != nil {
 		s.held[0] = rest
+		g.sums[rest.sum]++
 		n := rest.size()
 		s.heldBytes += n
 		s.heldSpans += len(rest.spans)
@@ -236,6 +245,22 @@ func (g *gate) settle(c *heldChunk, rest *heldChunk) {
 	}
 	s.held[0] = nil
 	s.held = s.held[1:]
+}
+
+// known reports whether a chunk with this digest is held, or was settled
+// lately.
+func (g *gate) known(sum [32]byte) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sums[sum] > 0 || g.recent.has(sum)
+}
+
+// deduplicating reports whether chunks are held or were settled lately:
+// only then can a batch be one handed out again, and is worth a digest.
+func (g *gate) deduplicating() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.sums) > 0 || g.recent.active(g.now())
 }
 
 // take removes and returns the chunks id holds.
@@ -277,6 +302,10 @@ func (g *gate) drain() []*heldChunk {
 }
 
 func (g *gate) unaccountLocked(s *gateState, c *heldChunk) {
+	if g.sums[c.sum]--; g.sums[c.sum] <= 0 {
+		delete(g.sums, c.sum)
+	}
+	g.recent.add(c.sum, g.now())
 	n := c.size()
 	s.heldBytes -= n
 	s.heldSpans -= len(c.spans)
@@ -359,3 +388,53 @@ func (g *gate) signalLocked() {
 	default:
 	}
 }
+
+// recentSums remembers the digests of the last chunks settled, for a
+// while: a batch the persistent queue hands out again after a restart
+// comes within seconds. A circular buffer, oldest at head.
+type recentSums struct {
+	ring    []recentSum
+	head, n int
+	set     map[[32]byte]int
+}
+
+type recentSum struct {
+	sum [32]byte
+	at  time.Time
+}
+
+// recentFor is how long a settled chunk's digest is remembered.
+const recentFor = 10 * time.Minute
+
+func newRecentSums(size int) recentSums {
+	return recentSums{ring: make([]recentSum, size), set: map[[32]byte]int{}}
+}
+
+func (r *recentSums) add(sum [32]byte, now time.Time) {
+	if r.n == len(r.ring) {
+		r.popOldest()
+	}
+	r.ring[(r.head+r.n)%len(r.ring)] = recentSum{sum, now}
+	r.n++
+	r.set[sum]++
+}
+
+func (r *recentSums) popOldest() {
+	e := r.ring[r.head]
+	if r.set[e.sum]--; r.set[e.sum] <= 0 {
+		delete(r.set, e.sum)
+	}
+	r.ring[r.head] = recentSum{}
+	r.head = (r.head + 1) % len(r.ring)
+	r.n--
+}
+
+// active forgets digests older than recentFor and reports whether any is left.
+func (r *recentSums) active(now time.Time) bool {
+	for r.n > 0 && now.Sub(r.ring[r.head].at) >= recentFor {
+		r.popOldest()
+	}
+	return r.n > 0
+}
+
+func (r *recentSums) has(sum [32]byte) bool { return r.set[sum] > 0 }

@@ -2,6 +2,8 @@ package agent365exporter // import "github.com/agent365-otel/agent365exporter"
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +29,8 @@ type heldChunk struct {
 	spans  []payload.Span // into buf
 	until  time.Time      // the identity's gate when it was held
 	key    string         // in the store; empty when held in memory only
+	// sum is the digest of the chunk's identity and data.
+	sum [32]byte
 	// info is the client metadata of the push (an agent's own token for
 	// from_context, say), restored when the chunk is sent. A persistent
 	// queue stores it too.
@@ -55,7 +59,35 @@ func newHeldChunk(g *group, buf []byte, spans []payload.Span) *heldChunk {
 		c.buf = append(c.buf, buf[s.Start:s.End]...)
 		c.spans = append(c.spans, payload.Span{Start: start, End: len(c.buf), Scope: sc})
 	}
+	c.sum = c.digest()
 	return c
+}
+
+// digest hashes what the chunk would send, and for whom.
+func (c *heldChunk) digest() [32]byte {
+	return digestOf(c.id, &c.layout, c.buf, c.spans)
+}
+
+// digestOf hashes the request parts of spans, whose encodings are in buf:
+// the same for a job and for the chunk that holds it.
+func digestOf(id identity, layout *payload.Layout, buf []byte, spans []payload.Span) [32]byte {
+	h := sha256.New()
+	var n [8]byte
+	write := func(b []byte) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	write([]byte(id.tenant))
+	write([]byte(id.agent))
+	write(layout.Resource)
+	for _, s := range spans {
+		write(layout.Scopes[s.Scope])
+		write(buf[s.Start:s.End])
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // size is the memory the chunk's data takes, as max_held_bytes counts it.
@@ -72,6 +104,7 @@ func (c *heldChunk) remainder(spans []payload.Span) *heldChunk {
 	r := *c
 	r.spans = slices.Clone(spans)
 	slices.SortStableFunc(r.spans, func(a, b payload.Span) int { return a.Start - b.Start })
+	r.sum = r.digest()
 	return &r
 }
 
@@ -241,5 +274,6 @@ func decodeHeld(data []byte) (*heldChunk, error) {
 	if len(c.spans) == 0 {
 		return nil, errHeldRecord
 	}
+	c.sum = c.digest()
 	return c, nil
 }

@@ -35,6 +35,7 @@ const (
 	dropHoldFailed
 	dropShutdown
 	dropAuthenticatorRefused
+	dropDuplicate
 	numDropReasons
 )
 
@@ -58,6 +59,7 @@ var dropReasonNames = [numDropReasons]string{
 	dropHoldFailed:           "hold_storage_failed",
 	dropShutdown:             "shutdown",
 	dropAuthenticatorRefused: "authenticator_refused",
+	dropDuplicate:            "duplicate",
 }
 
 func (r dropReason) String() string { return dropReasonNames[r] }

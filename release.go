@@ -17,7 +17,14 @@ import (
 // deliver sends the requests of one identity in order. When its gate is
 // closed, or closes on a failure, the rest is held behind it.
 func (e *agent365Exporter) deliver(ctx context.Context, info client.Info, buf []byte, p identityPlan) {
+	dedupe := e.gate.deduplicating()
 	for i, j := range p.jobs {
+		if dedupe && e.gate.known(digestOf(p.id, &j.group.layout, buf, j.spans)) {
+			// Held or sent already: the persistent queue handed this batch
+			// out again after a restart.
+			e.drop(ctx, dropDuplicate, len(j.spans))
+			continue
+		}
 		if !e.gate.open(p.id) {
 			e.holdJobs(ctx, info, buf, p.jobs[i:])
 			return
@@ -84,6 +91,13 @@ func (e *agent365Exporter) settleFailures(ctx context.Context, id identity, fail
 // hold puts c behind its identity's gate, on disk first when the queue is
 // persistent, so that it is never only in memory once the push returns.
 func (e *agent365Exporter) hold(ctx context.Context, c *heldChunk, info client.Info) {
+	if e.gate.known(c.sum) {
+		// The same spans for the same identity are held or were just
+		// settled: the persistent queue handed out again, after a crash,
+		// a batch whose spans were held before it could forget it.
+		e.drop(ctx, dropDuplicate, len(c.spans))
+		return
+	}
 	c.info = info
 	// Stored with its gate, so that a restart honours the wait.
 	c.until = e.gate.until(c.id)

@@ -169,7 +169,7 @@ func TestOTLPInExactSpansOut(t *testing.T) {
 	for _, r := range got {
 		w, ok := want[r.Span.SpanID]
 		require.True(t, ok, "unexpected span %s", r.Span.SpanID)
-		assert.Equal(t, "observability", r.Route)
+		assert.Equal(t, "observabilityService", r.Route, "service-to-service by default")
 		assert.Equal(t, w.tenant, r.TenantID, "span %s under another tenant", w.name)
 		assert.Equal(t, w.agent, r.AgentID, "span %s under another agent", w.name)
 		assert.Equal(t, w.name, r.Span.Name)
