@@ -2,92 +2,119 @@ package truncate
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/agent365-otel/agent365exporter/internal/payload"
 )
 
-// FuzzTruncate: after truncation a span is within the limit, or nothing
-// more could go (every shrinkable value is already small and events and
-// links are gone); its encoding is always valid JSON and UTF-8, and a
-// message wrapper that was valid JSON stays valid JSON.
+// FuzzTruncate: truncation never makes a span larger, leaves one within
+// the limit untouched, and makes any span fit a limit of 4096 bytes or more
+// (under that, only what cannot go may be left); the encoding is valid
+// JSON and UTF-8, a message attribute that held JSON still does, and the
+// identity is not changed when the limit is 4096 bytes or more. The corpus holds the hostile spans of
+// hostile_test.go.
 func FuzzTruncate(f *testing.F) {
-	f.Add(`{"version":"0.1.0","messages":[{"role":"user","parts":[{"type":"text","content":"hello"},{"type":"blob","content":"AAAA"}]}]}`, "plain", 40, 3, uint16(600))
-	f.Add(`{"messages":[{"parts":[{"type":"tool_call","arguments":{"q":"x"}}]}]}`, "\xff\"", 200, 0, uint16(300))
-	f.Add("not json", strings.Repeat("é", 30), 1, 50, uint16(100))
-	f.Fuzz(func(t *testing.T, messages, text string, repeat, events int, limit uint16) {
-		repeat = clamp(repeat, 1, 400)
-		events = clamp(events, 0, 200)
-		span := ptrace.NewSpan()
-		span.SetName("chat")
-		a := span.Attributes()
-		a.PutStr("gen_ai.operation.name", "chat")
-		a.PutStr("microsoft.tenant.id", "tenant")
-		a.PutStr("gen_ai.input.messages", messages)
-		a.PutStr("gen_ai.output.messages", strings.Repeat(messages, min(repeat, 20)))
-		a.PutStr("other", strings.Repeat(text, repeat))
-		a.PutEmptySlice("list").AppendEmpty().SetStr(strings.Repeat(text, repeat))
-		for i := range events {
-			ev := span.Events().AppendEmpty()
-			ev.SetName(text)
-			ev.Attributes().PutInt("i", int64(i))
-			ev.Attributes().PutStr("t", text)
-		}
-		span.Status().SetMessage(strings.Repeat(text, repeat))
+	f.Add(`{"version":"0.1.0","messages":[{"role":"user","parts":[{"type":"text","content":"hello"},{"type":"blob","content":"AAAA"}]}]}`, "", "plain", 40, 3, 600, 0, 0)
+	f.Add(`{"messages":[{"parts":[{"type":"tool_call","arguments":{"q":"x"}}]}]}`, "", "\xff\"", 200, 0, 300, 0, 0)
+	f.Add("not json", `[{"role":"assistant","parts":[{"type":"text","content":"`+strings.Repeat("é", 3000)+`"}]}]`, strings.Repeat("é", 30), 1, 50, 4096, 100, 50)
+	f.Fuzz(func(t *testing.T, input, output, text string, repeat, events, limit, arrayLen, shortAttributes int) {
+		spec := spanSpec{input: input, output: output, text: text, repeat: repeat, events: events, limit: limit, arrayLen: arrayLen, shortAttributes: shortAttributes}.clamp()
+		span := spec.build(t)
+		before := clone(span)
+		orig := encode(span)
 		wasJSON := map[string]bool{}
 		for _, k := range []string{"gen_ai.input.messages", "gen_ai.output.messages"} {
-			v, _ := a.Get(k)
-			wasJSON[k] = json.Valid([]byte(v.Str()))
+			if v, ok := span.Attributes().Get(k); ok {
+				wasJSON[k] = json.Valid([]byte(v.Str()))
+			}
 		}
-		enc := payload.NewA365(payload.Options{})
-		measure := func(s ptrace.Span) int { return len(enc.AppendSpan(nil, s, payload.SpanMeta{Op: "chat"})) }
-		res := Span(span, int(limit), measure, protectedKeys)
 
-		out := enc.AppendSpan(nil, span, payload.SpanMeta{Op: "chat"})
+		res := Span(span, spec.limit, measure, protectedKeys)
+
+		out := encode(span)
 		if !json.Valid(out) || !utf8.Valid(out) {
 			t.Fatalf("invalid span JSON: %q", out)
 		}
-		if res.After != len(out) {
-			t.Fatalf("reported %d bytes, measured %d", res.After, len(out))
+		if res.Before != len(orig) || res.After != len(out) {
+			t.Fatalf("reported %d -> %d bytes, measured %d -> %d", res.Before, res.After, len(orig), len(out))
+		}
+		if res.After > res.Before {
+			t.Fatalf("grew from %d to %d bytes", res.Before, res.After)
+		}
+		if res.Before <= spec.limit && (res.Changed || string(out) != string(orig)) {
+			t.Fatal("a span within the limit was changed")
+		}
+		if bound := measureBound(1<<20, 1<<20, 1<<20, 1<<20, 1<<20, 2, 8); res.Measures > bound {
+			t.Fatalf("%d measure calls, more than %d", res.Measures, bound)
 		}
 		for k, valid := range wasJSON {
-			v, _ := a.Get(k)
-			if valid && !json.Valid([]byte(v.Str())) {
-				t.Fatalf("%s was valid JSON and is not anymore: %q", k, v.Str())
-			}
-		}
-		if v, _ := a.Get("gen_ai.operation.name"); v.Str() != "chat" {
-			t.Fatal("a protected key changed")
-		}
-		if res.Fits(int(limit)) {
-			return
-		}
-		// Irreducible: nothing large is left that truncation could change.
-		if span.Events().Len() > 0 || span.Links().Len() > 0 {
-			t.Fatalf("over the limit (%d > %d) with %d events left", res.After, limit, span.Events().Len())
-		}
-		for k, v := range a.All() {
-			if protectedKeys(k) {
+			v, ok := span.Attributes().Get(k)
+			if !ok || !valid {
 				continue
 			}
-			if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > 200 && !strings.Contains(v.Str(), "exceeded limit") {
-				t.Fatalf("over the limit with %s still %d bytes", k, len(v.Str()))
+			if !json.Valid([]byte(v.Str())) {
+				t.Fatalf("%s was valid JSON and is not anymore: %q", k, v.Str())
+			}
+			orig := map[string]string{"gen_ai.input.messages": spec.input, "gen_ai.output.messages": spec.output}[k]
+			if v.Str() != orig && parseMessages(pcommon.NewValueStr(orig)) == nil {
+				var got string
+				if json.Unmarshal([]byte(v.Str()), &got) != nil || got != "[truncated: "+strconv.Itoa(len(orig))+" bytes of JSON]" {
+					t.Fatalf("%s held JSON that is not a message list and became %q", k, v.Str())
+				}
+			}
+		}
+		// Values under 64 bytes change only when removing is needed too.
+		_, marked := span.Attributes().Get(MarkerKey)
+		kept := span.Attributes().Len()
+		if marked {
+			kept--
+		}
+		if kept == before.Attributes().Len() && elements(span) == elements(before) {
+			if marked {
+				t.Fatal("a marker without removal")
+			}
+			for _, kv := range identity {
+				if v, _ := span.Attributes().Get(kv[0]); len(kv[1]) < minChange-2 && v.Str() != kv[1] {
+					t.Fatalf("%s changed to %q, nothing removed", kv[0], v.Str())
+				}
+			}
+		}
+		for _, kv := range identity {
+			// Under 4096 bytes, the identity may be all that is left to cut.
+			if spec.limit >= 4096 && protectedKeys(kv[0]) && attr(t, span, kv[0]) != kv[1] {
+				t.Fatalf("protected %s changed", kv[0])
+			}
+		}
+		if res.After <= spec.limit {
+			return
+		}
+		if spec.limit >= 4096 {
+			t.Fatalf("over a limit of %d: %d bytes", spec.limit, res.After)
+		}
+		// A tiny limit: nothing that could go is left.
+		if span.Events().Len() > 0 || span.Links().Len() > 0 {
+			t.Fatalf("over the limit (%d > %d) with %d events left", res.After, spec.limit, span.Events().Len())
+		}
+		for k := range span.Attributes().All() {
+			if !protectedKeys(k) {
+				t.Fatalf("over the limit (%d > %d) with %s left", res.After, spec.limit, k)
 			}
 		}
 	})
 }
 
-func clamp(v, lo, hi int) int {
-	if v < lo {
-		return lo
+// elements counts the events and links of span and their attributes.
+func elements(span ptrace.Span) int {
+	n := span.Events().Len() + span.Links().Len()
+	for i := 0; i < span.Events().Len(); i++ {
+		n += span.Events().At(i).Attributes().Len()
 	}
-	if v > hi {
-		return hi
+	for i := 0; i < span.Links().Len(); i++ {
+		n += span.Links().At(i).Attributes().Len()
 	}
-	return v
+	return n
 }
