@@ -10,7 +10,7 @@ import (
 
 // smallMap is the size up to which an attribute object looks for repeated
 // keys by comparing them all; larger ones index them.
-const smallMap = 16
+const smallMap = 32
 
 // maxSizeHint bounds the room made for attributes ahead of reading them.
 const maxSizeHint = 64
