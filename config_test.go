@@ -129,12 +129,8 @@ func TestLoadValidConfigs(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, "agents", string(v))
 	assert.Equal(t, "1.2", cfg.ClientConfig.TLS.MinVersion)
-	// Where confighttp keeps the keepalive section depends on its feature gate.
-	idle := cfg.ClientConfig.IdleConnTimeout
-	if ka := cfg.ClientConfig.Keepalive.Get(); ka != nil {
-		idle = ka.IdleConnTimeout
-	}
-	assert.Equal(t, 30*time.Second, idle)
+	require.True(t, cfg.ClientConfig.Keepalive.HasValue())
+	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Keepalive.Get().IdleConnTimeout)
 	require.True(t, cfg.QueueConfig.HasValue())
 	require.True(t, cfg.QueueConfig.Get().Batch.HasValue())
 	assert.Equal(t, []string{"x-a365-token"}, cfg.QueueConfig.Get().Batch.Get().Partition.MetadataKeys)
@@ -169,7 +165,7 @@ func TestLoadInvalidConfigs(t *testing.T) {
 		{"bad_format", `format "protobuf" is unknown; use "a365" (the Agent 365 SDKs' JSON) or "otlp_json"`},
 
 		{"typo_top_level", `unknown key "max_span_byte" in the agent365 exporter configuration; did you mean "max_span_bytes"?`},
-		{"typo_client_top_level", `unknown key "max_idle_con" in the agent365 exporter configuration; did you mean "max_idle_conns"?`},
+		{"typo_client_top_level", `unknown key "max_conns_per_hst" in the agent365 exporter configuration; did you mean "max_conns_per_host"?`},
 		{"typo_validation", `unknown key "validation.mod" in the agent365 exporter configuration; did you mean "validation.mode"?`},
 		{"typo_redact", `unknown key "redact[0].hashkey" in the agent365 exporter configuration; did you mean "redact[0].hash_key"?`},
 		{"typo_identity", `unknown key "identity.allowed_tenant" in the agent365 exporter configuration; did you mean "identity.allowed_tenants"?`},
