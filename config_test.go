@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/agent365-otel/agent365exporter/internal/discovery"
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
@@ -55,6 +56,15 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 900000, cfg.MaxPayloadBytes)
 	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Timeout)
 	assert.True(t, cfg.QueueConfig.HasValue(), "the sending queue is on by default")
+	// Batching in the queue, as collector v0.165's batching migration
+	// recommends in place of the batch processor.
+	require.True(t, cfg.QueueConfig.Get().Batch.HasValue(), "the sending queue batches by default")
+	batch := cfg.QueueConfig.Get().Batch.Get()
+	assert.Equal(t, 200*time.Millisecond, batch.FlushTimeout)
+	assert.Equal(t, exporterhelper.RequestSizerTypeItems, batch.Sizer)
+	assert.Equal(t, int64(8192), batch.MinSize)
+	assert.Zero(t, batch.MaxSize, "max_payload_bytes, not the batch, bounds a request")
+	assert.Empty(t, batch.Partition.MetadataKeys)
 	assert.True(t, cfg.RetryConfig.Enabled)
 	assert.True(t, cfg.UpgradeLegacyAttributes)
 	assert.Equal(t, ValidationConfig{Mode: ValidationReport, LogInterval: time.Minute}, cfg.Validation)
