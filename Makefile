@@ -2,7 +2,7 @@
 # and a demo agent) and `make test` (what CI runs).
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 45m
-OCB_VERSION := v0.162.0
+OCB_VERSION := v0.165.0
 TOOLS := $(CURDIR)/.tools
 OCB := $(TOOLS)/builder-$(OCB_VERSION)
 OTELCOL := bin/otelcol-agent365

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/agent365-otel/agent365exporter/internal/discovery"
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
@@ -55,6 +56,15 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 900000, cfg.MaxPayloadBytes)
 	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Timeout)
 	assert.True(t, cfg.QueueConfig.HasValue(), "the sending queue is on by default")
+	// Batching in the queue, as collector v0.165's batching migration
+	// recommends in place of the batch processor.
+	require.True(t, cfg.QueueConfig.Get().Batch.HasValue(), "the sending queue batches by default")
+	batch := cfg.QueueConfig.Get().Batch.Get()
+	assert.Equal(t, 200*time.Millisecond, batch.FlushTimeout)
+	assert.Equal(t, exporterhelper.RequestSizerTypeItems, batch.Sizer)
+	assert.Equal(t, int64(8192), batch.MinSize)
+	assert.Zero(t, batch.MaxSize, "max_payload_bytes, not the batch, bounds a request")
+	assert.Empty(t, batch.Partition.MetadataKeys)
 	assert.True(t, cfg.RetryConfig.Enabled)
 	assert.True(t, cfg.UpgradeLegacyAttributes)
 	assert.Equal(t, ValidationConfig{Mode: ValidationReport, LogInterval: time.Minute}, cfg.Validation)
@@ -129,12 +139,8 @@ func TestLoadValidConfigs(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, "agents", string(v))
 	assert.Equal(t, "1.2", cfg.ClientConfig.TLS.MinVersion)
-	// Where confighttp keeps the keepalive section depends on its feature gate.
-	idle := cfg.ClientConfig.IdleConnTimeout
-	if ka := cfg.ClientConfig.Keepalive.Get(); ka != nil {
-		idle = ka.IdleConnTimeout
-	}
-	assert.Equal(t, 30*time.Second, idle)
+	require.True(t, cfg.ClientConfig.Keepalive.HasValue())
+	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Keepalive.Get().IdleConnTimeout)
 	require.True(t, cfg.QueueConfig.HasValue())
 	require.True(t, cfg.QueueConfig.Get().Batch.HasValue())
 	assert.Equal(t, []string{"x-a365-token"}, cfg.QueueConfig.Get().Batch.Get().Partition.MetadataKeys)
@@ -169,7 +175,7 @@ func TestLoadInvalidConfigs(t *testing.T) {
 		{"bad_format", `format "protobuf" is unknown; use "a365" (the Agent 365 SDKs' JSON) or "otlp_json"`},
 
 		{"typo_top_level", `unknown key "max_span_byte" in the agent365 exporter configuration; did you mean "max_span_bytes"?`},
-		{"typo_client_top_level", `unknown key "max_idle_con" in the agent365 exporter configuration; did you mean "max_idle_conns"?`},
+		{"typo_client_top_level", `unknown key "max_conns_per_hst" in the agent365 exporter configuration; did you mean "max_conns_per_host"?`},
 		{"typo_validation", `unknown key "validation.mod" in the agent365 exporter configuration; did you mean "validation.mode"?`},
 		{"typo_redact", `unknown key "redact[0].hashkey" in the agent365 exporter configuration; did you mean "redact[0].hash_key"?`},
 		{"typo_identity", `unknown key "identity.allowed_tenant" in the agent365 exporter configuration; did you mean "identity.allowed_tenants"?`},

@@ -33,9 +33,16 @@ func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Endpoint = DefaultEndpoint
 	client.Timeout = 30 * time.Second
+	queue := exporterhelper.NewDefaultQueueConfig()
+	// Batching in the queue, in place of the batch processor, as the
+	// collector's batching migration recommends (its gate,
+	// pkg.exporterhelper.queueBatchEnabled, is still off at v0.165):
+	// flush_timeout 200ms, min_size 8192 spans, no max_size (max_payload_bytes
+	// bounds each request), no partition.
+	queue.Batch = configoptional.Some(exporterhelper.NewDefaultBatchConfig())
 	return &Config{
 		ClientConfig:            client,
-		QueueConfig:             configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		QueueConfig:             configoptional.Some(queue),
 		RetryConfig:             configretry.NewDefaultBackOffConfig(),
 		EndpointDiscovery:       discovery.ModeGlobal,
 		UseS2SEndpoint:          true,

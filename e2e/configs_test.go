@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/agent365-otel/agent365exporter/internal/loadtest"
 )
 
 // envRef matches ${env:NAME} and ${env:NAME:-default}.
@@ -62,6 +64,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 			switch {
 			case isCollectorConfig(m):
 				validate(t, rel, data)
+				checkConventions(t, rel, m)
 				configs++
 			case m["kind"] == "ConfigMap":
 				cmData, _ := m["data"].(map[string]any)
@@ -70,6 +73,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 					var inner map[string]any
 					if yaml.Unmarshal([]byte(text), &inner) == nil && isCollectorConfig(inner) {
 						validate(t, rel+" ConfigMap "+key, []byte(text))
+						checkConventions(t, rel+" ConfigMap "+key, inner)
 						configs++
 					}
 				}
@@ -82,6 +86,35 @@ func TestShippedConfigsValidate(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, configs, 1)
 	t.Logf("validated %d collector configurations in %d files", configs, len(files))
+}
+
+// TestLoadTestConfigsValidate: the configurations `make loadtest` writes are
+// accepted by the distribution and follow its release's conventions.
+func TestLoadTestConfigsValidate(t *testing.T) {
+	for _, e := range []loadtest.Exporter{loadtest.Agent365, loadtest.OTLPHTTPJSON, loadtest.OTLPHTTPJSONGzip} {
+		t.Run(string(e), func(t *testing.T) {
+			config := loadtest.CollectorConfig(e, 14319, 14318, 14317, 14316, 14315)
+			validate(t, "the load test's configuration", []byte(config))
+			var m map[string]any
+			require.NoError(t, yaml.Unmarshal([]byte(config), &m))
+			checkConventions(t, "the load test's configuration", m)
+		})
+	}
+}
+
+// checkConventions fails a collector configuration that uses what the
+// pinned collector release deprecates: the otlphttp alias of the otlp_http
+// exporter, and the batch processor in place of the exporters' own batching
+// (sending_queue::batch).
+func checkConventions(t *testing.T, name string, m map[string]any) {
+	t.Helper()
+	for section, deprecated := range map[string]string{"exporters": "otlphttp", "processors": "batch"} {
+		components, _ := m[section].(map[string]any)
+		for id := range components {
+			typ, _, _ := strings.Cut(id, "/")
+			assert.NotEqual(t, deprecated, typ, "%s: %s.%s", name, section, id)
+		}
+	}
 }
 
 func isCollectorConfig(m map[string]any) bool {

@@ -1,7 +1,7 @@
 // Command a365loadtest measures otelcol-agent365 end to end: a fixed-rate
 // OTLP load of realistic agent spans, the collector's CPU time and memory,
 // spans delivered and lost, for the agent365 exporter and for the stock
-// otlphttp exporter (encoding: json) on the same load; the highest rate
+// otlp_http exporter (encoding: json) on the same load; the highest rate
 // without loss; request latency against a slow service; and, with -soak,
 // memory and goroutines over a long run. Results go to BENCHMARKS.md.
 package main
@@ -85,7 +85,7 @@ func benchmark(ctx context.Context, r *loadtest.Runner, o options, w io.Writer) 
 	fmt.Fprintf(&b, "## End-to-end load\n\n%s\n\n", machine())
 	fmt.Fprintf(&b, "Produced by `make loadtest` (`go run ./cmd/a365loadtest`). The otelcol-agent365 binary receives OTLP/HTTP "+
 		"protobuf at a fixed rate (realistic agent spans: three agents, about 20 attributes and 1 KB of messages per span), "+
-		"runs the batch processor and one exporter with its default queue, and sends to a365sink answering 200 "+
+		"runs one exporter, which batches in its sending_queue (`flush_timeout: 200ms`, `min_size: 1024`, the same for every exporter; no batch processor), and sends to a365sink answering 200 "+
 		"(`-discard`: it counts spans without keeping them). CPU time and peak RSS are the collector process's own "+
 		"(`/proc/<pid>/stat`, `VmHWM`), from the start of the load until every accepted span has arrived.\n\n")
 
@@ -103,7 +103,7 @@ func benchmark(ctx context.Context, r *loadtest.Runner, o options, w io.Writer) 
 		fmt.Fprintf(w, "a365loadtest:   delivered %d of %d, %.2f CPU s per million spans, peak RSS %s\n", out.Delivered, out.Load.Offered, out.CPUPerMillion(), mib(out.PeakRSS))
 	}
 	a, plain, gz := results[loadtest.Agent365], results[loadtest.OTLPHTTPJSON], results[loadtest.OTLPHTTPJSONGzip]
-	fmt.Fprintf(&b, "\nRatio a/b of CPU per span, agent365 to otlphttp `encoding: json`: **%.2f** without compression (target: at most 0.8), %.2f against otlphttp's default gzip.\n\n",
+	fmt.Fprintf(&b, "\nRatio a/b of CPU per span, agent365 to otlp_http `encoding: json`: **%.2f** without compression (target: at most 0.8), %.2f against otlp_http's default gzip.\n\n",
 		a.CPUPerMillion()/plain.CPUPerMillion(), a.CPUPerMillion()/gz.CPUPerMillion())
 
 	fmt.Fprintf(&b, "### Highest sustained rate without loss (agent365, %s per step)\n\n", o.stepDuration)
@@ -219,9 +219,9 @@ func slope(samples []loadtest.Sample, f func(loadtest.Sample) float64) float64 {
 func label(e loadtest.Exporter) string {
 	switch e {
 	case loadtest.OTLPHTTPJSON:
-		return "(b) otlphttp, `encoding: json`, `compression: none`"
+		return "(b) otlp_http, `encoding: json`, `compression: none`"
 	case loadtest.OTLPHTTPJSONGzip:
-		return "otlphttp, `encoding: json`, default gzip"
+		return "otlp_http, `encoding: json`, default gzip"
 	}
 	return "(a) agent365"
 }

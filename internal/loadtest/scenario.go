@@ -21,10 +21,10 @@ type Exporter string
 const (
 	// Agent365 is this project's exporter.
 	Agent365 Exporter = "agent365"
-	// OTLPHTTPJSON is the stock otlphttp exporter with encoding: json and
+	// OTLPHTTPJSON is the stock otlp_http exporter with encoding: json and
 	// no compression, to a sink that accepts and discards.
 	OTLPHTTPJSON Exporter = "otlphttp_json"
-	// OTLPHTTPJSONGzip is the same with otlphttp's default gzip.
+	// OTLPHTTPJSONGzip is the same with otlp_http's default gzip.
 	OTLPHTTPJSONGzip Exporter = "otlphttp_json_gzip"
 )
 
@@ -104,7 +104,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (Outcome, error) {
 	}
 
 	config := filepath.Join(dir, "collector.yaml")
-	if err := os.WriteFile(config, []byte(collectorConfig(s.Exporter, sinkPort, otlpPort, healthPort, metricsPort, pprofPort)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(CollectorConfig(s.Exporter, sinkPort, otlpPort, healthPort, metricsPort, pprofPort)), 0o644); err != nil {
 		return out, err
 	}
 	col, err := Start(filepath.Join(r.BinDir, "otelcol-agent365"), filepath.Join(dir, "collector.log"), nil, "--config", config)
@@ -207,13 +207,21 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (Outcome, error) {
 	return out, nil
 }
 
-// collectorConfig is the same pipeline for every exporter: OTLP/HTTP in,
-// the batch processor, the exporter with its default queue.
-func collectorConfig(e Exporter, sinkPort, otlpPort, healthPort, metricsPort, pprofPort int) string {
+// CollectorConfig is the same pipeline for every exporter: OTLP/HTTP in,
+// then the exporter, which batches in its own sending_queue with the same
+// settings as every other (in place of the batch processor, as the
+// collector's batching migration recommends; the batch processor ran with
+// send_batch_size 1024 and timeout 200ms before).
+func CollectorConfig(e Exporter, sinkPort, otlpPort, healthPort, metricsPort, pprofPort int) string {
+	const queue = `
+    sending_queue:
+      batch:
+        flush_timeout: 200ms
+        min_size: 1024`
 	exporter := fmt.Sprintf(`  agent365:
     endpoint: http://127.0.0.1:%d
     auth:
-      authenticator: agent365auth`, sinkPort)
+      authenticator: agent365auth%s`, sinkPort, queue)
 	name := "agent365"
 	switch e {
 	case OTLPHTTPJSON, OTLPHTTPJSONGzip:
@@ -225,7 +233,7 @@ func collectorConfig(e Exporter, sinkPort, otlpPort, healthPort, metricsPort, pp
 		exporter = fmt.Sprintf(`  otlp_http:
     traces_endpoint: http://127.0.0.1:%d/v1/traces
     encoding: json
-    compression: %s`, sinkPort, compression)
+    compression: %s%s`, sinkPort, compression, queue)
 	}
 	return fmt.Sprintf(`extensions:
   agent365auth:
@@ -240,10 +248,6 @@ receivers:
     protocols:
       http:
         endpoint: 127.0.0.1:%d
-processors:
-  batch:
-    send_batch_size: 1024
-    timeout: 200ms
 exporters:
 %s
 service:
@@ -251,7 +255,6 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [batch]
       exporters: [%s]
   telemetry:
     logs:
