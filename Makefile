@@ -14,6 +14,7 @@ FUZZTIME ?= 50000x
 # package:target of every fuzz target (their seed corpora run in `unit` too).
 FUZZ_TARGETS := .:FuzzClassify .:FuzzConfigUnmarshal \
 	./internal/payload:FuzzA365Span ./internal/payload:FuzzA365Values ./internal/payload:FuzzOTLPJSON ./internal/payload:FuzzAppendString \
+	./internal/payload:FuzzDecodeA365 ./internal/payload:FuzzA365EncodeDecode \
 	./internal/truncate:FuzzTruncate ./internal/discovery:FuzzTenantIslandHost ./internal/discovery:FuzzRouterURL
 
 .PHONY: run test unit test-bigendian fuzz lint build otelcol tools bench loadtest soak fmt tidy clean

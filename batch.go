@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"sync/atomic"
 
-	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agent365-otel/agent365exporter/internal/payload"
 )
@@ -16,20 +15,13 @@ type batch struct {
 	scratch   []byte
 	resOpen   []byte
 	scopeOpen []byte
-	refs      []spanRef
 	groups    []*group
 	index     map[groupKey]*group
 	spare     []*group
 	chunks    []payload.Chunk
 	drops     [numDropReasons]int64
 	truncated int64
-	oversized int64
 	ids       idCache
-}
-
-// spanRef locates a span in the pushed ptrace.Traces.
-type spanRef struct {
-	rs, ss, s int32
 }
 
 // groupKey: one group per identity and distinct resource, so that a span
@@ -107,7 +99,6 @@ func (b *batch) reset() {
 	if cap(b.scratch) > maxPooledBytes {
 		b.scratch = nil
 	}
-	b.refs = b.refs[:0]
 	for _, g := range b.groups {
 		g.layout.Resource = g.layout.Resource[:0]
 		for i := range g.layout.Scopes {
@@ -122,7 +113,7 @@ func (b *batch) reset() {
 	b.groups = b.groups[:0]
 	clear(b.index)
 	b.drops = [numDropReasons]int64{}
-	b.truncated, b.oversized = 0, 0
+	b.truncated = 0
 	b.ids = idCache{}
 }
 
@@ -163,35 +154,4 @@ func (g *group) scope(open []byte) int {
 		g.layout.Scopes = append(g.layout.Scopes, append([]byte(nil), open...))
 	}
 	return n
-}
-
-// subset copies the spans refs points at into new traces, keeping their
-// resources and scopes.
-func (b *batch) subset(td ptrace.Traces, refs []int) ptrace.Traces {
-	out := ptrace.NewTraces()
-	type ssKey struct{ rs, ss int32 }
-	rsOut := map[int32]ptrace.ResourceSpans{}
-	ssOut := map[ssKey]ptrace.SpanSlice{}
-	for _, r := range refs {
-		ref := b.refs[r]
-		spans, ok := ssOut[ssKey{ref.rs, ref.ss}]
-		if !ok {
-			rs, ok := rsOut[ref.rs]
-			src := td.ResourceSpans().At(int(ref.rs))
-			if !ok {
-				rs = out.ResourceSpans().AppendEmpty()
-				src.Resource().CopyTo(rs.Resource())
-				rs.SetSchemaUrl(src.SchemaUrl())
-				rsOut[ref.rs] = rs
-			}
-			srcSS := src.ScopeSpans().At(int(ref.ss))
-			ss := rs.ScopeSpans().AppendEmpty()
-			srcSS.Scope().CopyTo(ss.Scope())
-			ss.SetSchemaUrl(srcSS.SchemaUrl())
-			spans = ss.Spans()
-			ssOut[ssKey{ref.rs, ref.ss}] = spans
-		}
-		td.ResourceSpans().At(int(ref.rs)).ScopeSpans().At(int(ref.ss)).Spans().At(int(ref.s)).CopyTo(spans.AppendEmpty())
-	}
-	return out
 }

@@ -202,37 +202,40 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 					last = b.group(id, resKey)
 					lastScope = -1
 				}
+				// A request holding the span alone stays within
+				// max_payload_bytes: the span gets what its resource and
+				// scope leave.
+				limit := e.cfg.spanLimit(len(b.resOpen) + len(payload.ResourceClose) + len(b.scopeOpen) + len(payload.ScopeClose))
+				start := len(b.buf)
+				b.buf = e.format.AppendSpan(b.buf, span, meta)
+				if len(b.buf)-start > limit {
+					b.buf = e.truncate(b, b.buf[:start], span, meta, limit)
+					if len(b.buf)-start > limit {
+						// Only a resource or scope of nearly max_payload_bytes leaves so little.
+						b.buf = b.buf[:start]
+						b.drops[dropPayloadTooLarge]++
+						continue
+					}
+					b.truncated++
+				}
 				if lastScope < 0 {
 					lastScope = last.scope(b.scopeOpen)
 				}
-				ref := len(b.refs)
-				b.refs = append(b.refs, spanRef{rs: int32(rsi), ss: int32(ssi), s: int32(si)})
-				start := len(b.buf)
-				b.buf = e.format.AppendSpan(b.buf, span, meta)
-				if len(b.buf)-start > e.cfg.MaxSpanBytes {
-					b.buf = e.truncate(b, b.buf[:start], span, meta)
-				}
-				last.spans = append(last.spans, payload.Span{Start: start, End: len(b.buf), Scope: lastScope, Ref: ref})
+				last.spans = append(last.spans, payload.Span{Start: start, End: len(b.buf), Scope: lastScope})
 			}
 		}
 	}
 }
 
-// truncate appends a shrunk copy of span; the pushed data is not modified,
-// so a retry starts again from the original.
-func (e *agent365Exporter) truncate(b *batch, dst []byte, span ptrace.Span, meta payload.SpanMeta) []byte {
+// truncate appends a copy of span shrunk to limit; the pushed data is not
+// modified, so that it could be encoded again from the original.
+func (e *agent365Exporter) truncate(b *batch, dst []byte, span ptrace.Span, meta payload.SpanMeta, limit int) []byte {
 	clone := ptrace.NewSpan()
 	span.CopyTo(clone)
-	res := truncate.Span(clone, e.cfg.MaxSpanBytes, func(s ptrace.Span) int {
+	truncate.Span(clone, limit, func(s ptrace.Span) int {
 		b.scratch = e.format.AppendSpan(b.scratch[:0], s, meta)
 		return len(b.scratch)
 	}, schema.IdentityKeys)
-	b.truncated++
-	if !res.Fits(e.cfg.MaxSpanBytes) {
-		b.oversized++
-		e.logger.Warn("Span is still over max_span_bytes after truncation; it is sent alone",
-			zap.String("span_name", cut(span.Name(), 100)), zap.Int("bytes", res.After), zap.Int("max_span_bytes", e.cfg.MaxSpanBytes))
-	}
 	return e.format.AppendSpan(dst, clone, meta)
 }
 
@@ -294,9 +297,6 @@ func (e *agent365Exporter) countDrops(ctx context.Context, b *batch) {
 	}
 	if b.truncated > 0 {
 		e.telemetry.ExporterAgent365TruncatedSpans.Add(ctx, b.truncated)
-	}
-	if b.oversized > 0 {
-		e.telemetry.ExporterAgent365OversizedSpans.Add(ctx, b.oversized)
 	}
 }
 

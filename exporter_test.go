@@ -274,10 +274,33 @@ func TestOversizedSpanIsTruncated(t *testing.T) {
 	var wrapper map[string]any
 	require.NoError(t, json.Unmarshal([]byte(spans[0].Attributes["gen_ai.input.messages"].(string)), &wrapper), "wrapper stays valid JSON")
 	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_truncated_spans"))
-	assert.Equal(t, int64(0), h.counter(t, "otelcol_exporter_agent365_oversized_spans"))
 	// The pushed data is untouched, so a retry starts from the original.
 	v, _ := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Get("gen_ai.input.messages")
 	assert.Equal(t, string(msgs), v.Str())
+}
+
+func TestNoBodyOverMaxPayloadBytes(t *testing.T) {
+	svc := newFakeService(t)
+	h := newHarness(t, svc.URL, func(cfg *Config) {
+		cfg.MaxPayloadBytes = 16384
+		cfg.MaxSpanBytes = 8192
+	})
+	big := map[string]any{"gen_ai.output.messages": strings.Repeat("answer ", 4000), "tool.result": strings.Repeat("r", 9000)}
+	td := newTraces().
+		resource(map[string]any{"service.name": "heavy", "notes": strings.Repeat("n", 6000)}).
+		span("a", "chat", tenantA, agent1, big).span("b", "chat", tenantA, agent1, big).
+		// A resource that leaves no room for any span.
+		resource(map[string]any{"service.name": "huge", "notes": strings.Repeat("n", 17000)}).
+		span("c", "chat", tenantA, agent1, nil).
+		build()
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), td))
+	reqs := svc.received()
+	require.Len(t, reqs, 2, "one request per span: a span fills what its resource leaves")
+	for _, r := range reqs {
+		assert.LessOrEqual(t, len(r.Body), 16384)
+	}
+	assert.Equal(t, int64(2), h.counter(t, "otelcol_exporter_agent365_truncated_spans"))
+	assert.Equal(t, int64(1), h.dropped(t, "payload_too_large"), "never a body over max_payload_bytes")
 }
 
 func TestSuppressInvokeAgentInput(t *testing.T) {

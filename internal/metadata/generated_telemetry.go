@@ -26,7 +26,6 @@ type TelemetryBuilder struct {
 	ExporterAgent365HeldSpans          metric.Int64ObservableGauge
 	ExporterAgent365DeliveredSpans     metric.Int64Counter
 	ExporterAgent365DroppedSpans       metric.Int64Counter
-	ExporterAgent365OversizedSpans     metric.Int64Counter
 	ExporterAgent365RejectedSpans      metric.Int64Counter
 	ExporterAgent365RequestDuration    metric.Float64Histogram
 	ExporterAgent365RequestSize        metric.Int64Histogram
@@ -111,12 +110,6 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	b.ExporterAgent365DroppedSpans, err = b.meter.Int64Counter(
 		"otelcol_exporter_agent365_dropped_spans",
 		metric.WithDescription("Spans the exporter did not deliver, by reason. [alpha]"),
-		metric.WithUnit("{span}"),
-	)
-	errs = errors.Join(errs, err)
-	b.ExporterAgent365OversizedSpans, err = b.meter.Int64Counter(
-		"otelcol_exporter_agent365_oversized_spans",
-		metric.WithDescription("Spans still over max_span_bytes after truncation, sent alone. [alpha]"),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)

@@ -1,11 +1,10 @@
 package payload // import "github.com/agent365-otel/agent365exporter/internal/payload"
 
 // Span is an encoded span: Buf[Start:End] of the caller's span buffer,
-// under scope number Scope of its body. Ref is the caller's own reference.
+// under scope number Scope of its body.
 type Span struct {
 	Start, End int
 	Scope      int
-	Ref        int
 }
 
 // Chunk is a run of spans, spans[First:Last], and the exact size of its body.

@@ -32,7 +32,7 @@ func TestChunksExactSizes(t *testing.T) {
 		var spans []Span
 		n := rng.IntN(40)
 		scope := 0
-		for i := range n {
+		for range n {
 			if scope < len(l.Scopes)-1 && rng.IntN(5) == 0 {
 				scope++
 			}
@@ -40,7 +40,7 @@ func TestChunksExactSizes(t *testing.T) {
 			buf = append(buf, `{"i":`...)
 			buf = append(buf, strings.Repeat("1", 1+rng.IntN(300))...)
 			buf = append(buf, '}')
-			spans = append(spans, Span{Start: start, End: len(buf), Scope: scope, Ref: i})
+			spans = append(spans, Span{Start: start, End: len(buf), Scope: scope})
 		}
 		limit := 100 + rng.IntN(2000)
 		chunks := l.Chunks(nil, spans, limit)
