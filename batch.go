@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"sync/atomic"
 
-
 	"github.com/agent365-otel/agent365exporter/internal/payload"
 )
 
