@@ -6,7 +6,10 @@ OCB_VERSION := v0.165.0
 TOOLS := $(CURDIR)/.tools
 OCB := $(TOOLS)/builder-$(OCB_VERSION)
 OTELCOL := bin/otelcol-agent365
-GO_SOURCES := $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null) go.mod go.sum
+# The modules: the exporter (the root), the agent365auth extension, and the
+# testbed (a365sink, demo, load test, fault matrix, end-to-end tests).
+MODULES := . ./auth ./testbed
+GO_SOURCES := $(shell git ls-files --cached --others --exclude-standard '*.go' '*go.mod' '*go.sum' 2>/dev/null)
 
 # A count, not a duration: a duration -fuzztime can fail spuriously with
 # "context deadline exceeded" on Go 1.26 (go.dev/issue/75804).
@@ -27,9 +30,10 @@ run: build
 ## big-endian run, a short fuzz run.
 test: lint build unit test-bigendian fuzz
 
-## unit: the Go tests of every package (the end-to-end tests use the binaries in bin/).
+## unit: the Go tests of every package of every module (the end-to-end
+## tests use the binaries in bin/).
 unit:
-	$(GO) test $(GOTEST_FLAGS) ./...
+	@set -e; for m in $(MODULES); do echo "test $$m"; (cd $$m && $(GO) test $(GOTEST_FLAGS) ./...); done
 
 # The packages whose tests run on a big-endian machine: the JSON writers read
 # text a word at a time, and the root package's tests send real payloads
@@ -62,7 +66,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $(filter %.go,$(GO_SOURCES))); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 
 ## build: the collector distribution and the tools.
 build: otelcol bin/a365sink bin/a365demo
@@ -71,7 +75,7 @@ build: otelcol bin/a365sink bin/a365demo
 otelcol: $(OTELCOL)
 
 $(OTELCOL): $(OCB) builder-config.yaml $(GO_SOURCES)
-	$(OCB) --config builder-config.yaml
+	GOWORK=off $(OCB) --config builder-config.yaml
 	@mkdir -p bin
 	cp _build/otelcol-agent365 $@
 
@@ -81,15 +85,15 @@ $(OCB):
 	mv $(TOOLS)/builder $@
 
 bin/%: $(GO_SOURCES)
-	$(GO) build -o $@ ./cmd/$*
+	cd testbed && $(GO) build -o ../$@ ./cmd/$*
 
 ## loadtest: end-to-end load, cost per span against otlphttp, highest rate, latency; writes BENCHMARKS.md.
 loadtest: otelcol bin/a365sink
-	$(GO) run ./cmd/a365loadtest -bin bin -out BENCHMARKS.md
+	cd testbed && $(GO) run ./cmd/a365loadtest -bin ../bin -out ../BENCHMARKS.md
 
 ## soak: ten minutes at a steady rate, memory and goroutines; writes BENCHMARKS.md.
 soak: otelcol bin/a365sink
-	$(GO) run ./cmd/a365loadtest -bin bin -out BENCHMARKS.md -soak 10m
+	cd testbed && $(GO) run ./cmd/a365loadtest -bin ../bin -out ../BENCHMARKS.md -soak 10m
 
 ## bench: the encoding benchmark against pdata's marshalers.
 bench:
@@ -99,7 +103,7 @@ fmt:
 	gofmt -w $(filter %.go,$(GO_SOURCES))
 
 tidy:
-	$(GO) mod tidy
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
 
 clean:
 	rm -rf bin _build _run

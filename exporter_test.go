@@ -21,7 +21,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/agent365-otel/agent365exporter/auth"
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
 )
 
@@ -63,9 +62,9 @@ func TestExportGroupsByTenantAndAgent(t *testing.T) {
 			}
 		}
 	}
-	// The authenticator learns each request's identity from its context.
-	assert.ElementsMatch(t, []auth.Identity{
-		{TenantID: tenantA, AgentID: agent1}, {TenantID: tenantB, AgentID: agent1}, {TenantID: tenantA, AgentID: agent2},
+	// The authenticator learns each request's identity from its path and x-ms-tenant-id.
+	assert.ElementsMatch(t, []identity{
+		{tenant: tenantA, agent: agent1}, {tenant: tenantB, agent: agent1}, {tenant: tenantA, agent: agent2},
 	}, h.auth.seen)
 	assert.Equal(t, int64(5), h.counter(t, "otelcol_exporter_agent365_delivered_spans"))
 	assert.Equal(t, int64(3), h.counter(t, "otelcol_exporter_agent365_requests",
@@ -621,4 +620,18 @@ func TestAuthenticatorRefusalIsFinal(t *testing.T) {
 	logs := h.logs.FilterMessageSnippet("refused by the authenticator").All()
 	require.Len(t, logs, 1)
 	assert.Contains(t, logs[0].ContextMap()["error"], "use_s2s_endpoint: false")
+}
+func TestTokenFailureHasItsOwnOutcome(t *testing.T) {
+	svc := newFakeService(t)
+	h := newHarnessWithAuth(t, svc.URL, &testAuth{token: token, transport: roundTripperFunc(func(*http.Request) (*http.Response, error) {
+		t.Fatal("nothing is sent without a token")
+		return nil, nil
+	})}, nil)
+	h.auth.fail = errors.New("AADSTS7000215: Invalid client secret provided")
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "token_error"), attribute.String("status_class", "none")))
+	assert.Zero(t, h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "retryable_error")))
+	assert.Equal(t, int64(1), h.dropped(t, "retry_disabled"))
+	_, err := h.tel.GetMetric("otelcol_exporter_agent365_request_size")
+	assert.Error(t, err, "no request body went out")
 }

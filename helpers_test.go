@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -25,7 +26,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/agent365-otel/agent365exporter/auth"
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
 )
 
@@ -170,7 +170,7 @@ type testAuth struct {
 	// fail, when set, is the error of every request: no token.
 	fail error
 	mu   sync.Mutex
-	seen []auth.Identity
+	seen []identity
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
@@ -186,7 +186,7 @@ func (a *testAuth) RoundTripper(base http.RoundTripper) (http.RoundTripper, erro
 			_ = req.Body.Close()
 			return nil, a.fail
 		}
-		id, _ := auth.IdentityFromRequest(req)
+		id := requestIdentity(req)
 		a.mu.Lock()
 		a.seen = append(a.seen, id)
 		a.mu.Unlock()
@@ -356,3 +356,16 @@ func (b *traceBuilder) span(name, op, tenant, agent string, attrs map[string]any
 }
 
 func (b *traceBuilder) build() ptrace.Traces { return b.td }
+
+// requestIdentity reads a request's identity as authenticators do: the
+// x-ms-tenant-id header and the agent segment of the path.
+func requestIdentity(req *http.Request) identity {
+	segs := strings.Split(req.URL.Path, "/")
+	id := identity{tenant: req.Header.Get(tenantHeader)}
+	for i := 0; i+2 < len(segs); i++ {
+		if segs[i] == "agents" && segs[i+2] == "traces" {
+			id.agent = segs[i+1]
+		}
+	}
+	return id
+}

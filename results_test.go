@@ -10,8 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/agent365-otel/agent365exporter/internal/sample"
-	"github.com/agent365-otel/agent365exporter/internal/sink"
 )
 
 func TestParseResultsLeniently(t *testing.T) {
@@ -77,18 +75,4 @@ func TestResultReasonsStayBounded(t *testing.T) {
 	assert.Len(t, l.reasons, maxReasons)
 	assert.Len(t, l.opts, maxReasons+1, "the rest share the label other")
 	assert.Equal(t, "Tenant_not_eligible", sanitizeReason(`Tenant not eligible!"`))
-}
-
-func TestFaultsResultsFromTheSinkAgreeWithTheExporter(t *testing.T) {
-	r := newFaultRig(t, rigOptions{})
-	agent := sample.DefaultAgents[2]
-	r.fault(t, sink.Fault{Agent: agent.AgentID, Results: &sink.ResultsFault{Status: "not_routed", Reason: "TenantNotEligible", Destinations: []string{"Purview"}}})
-	r.send(t, 6, turnStart)
-	delivered, dropped := r.ledger(t)
-	assert.Equal(t, 24, delivered, "a 200 delivers, whatever its results say")
-	assert.Zero(t, dropped)
-	st := r.sink.Stats()
-	assert.Equal(t, st.Results["not_routed"], r.exp.counter(t, "otelcol_exporter_agent365_span_results", attribute.String("status", "not_routed")))
-	assert.Equal(t, st.Results["sent"], r.exp.counter(t, "otelcol_exporter_agent365_span_results", attribute.String("status", "sent")))
-	assert.Equal(t, int64(8), st.Results["not_routed"], "the Travel Agent's 8 spans, for one destination")
 }

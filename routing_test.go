@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/agent365-otel/agent365exporter/auth"
 	"github.com/agent365-otel/agent365exporter/internal/discovery"
 )
 
@@ -156,10 +155,10 @@ func TestLifecycleWithQueueAndRetry(t *testing.T) {
 	assert.Equal(t, map[string][]string{globalPath(tenantA, agent1): {"chat"}}, svc.byPath())
 }
 
-func (a *testAuth) identities() []auth.Identity {
+func (a *testAuth) identities() []identity {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]auth.Identity(nil), a.seen...)
+	return append([]identity(nil), a.seen...)
 }
 
 // TestAllowLists: spans of tenants and agents the gateway does not serve
@@ -184,7 +183,7 @@ func TestAllowLists(t *testing.T) {
 	assert.Equal(t, map[string][]string{globalPath(tenantA, agent1): {"allowed"}}, svc.byPath())
 	assert.Equal(t, int64(3), h.dropped(t, "tenant_not_allowed"))
 	assert.Equal(t, int64(2), h.dropped(t, "agent_not_allowed"))
-	assert.Equal(t, []auth.Identity{{TenantID: tenantA, AgentID: agent1}}, h.auth.identities(), "only the allowed identity reaches the token source")
+	assert.Equal(t, []identity{{tenant: tenantA, agent: agent1}}, h.auth.identities(), "only the allowed identity reaches the token source")
 
 	// A batch of only foreign spans sends nothing and asks for no token.
 	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("foreign", "chat", tenantB, agent2, nil).build()))

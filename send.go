@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/agent365-otel/agent365exporter/auth"
 	"github.com/agent365-otel/agent365exporter/internal/payload"
 )
 
@@ -27,6 +26,9 @@ const (
 	// maxLoggedBody bounds how much of a response body reaches logs and errors.
 	maxLoggedBody = 512
 )
+
+// tenantHeader names the request's tenant, as the Agent 365 SDKs send it.
+const tenantHeader = "x-ms-tenant-id"
 
 // failure is a request that did not deliver its spans.
 type failure struct {
@@ -89,13 +91,14 @@ const (
 )
 
 func (e *agent365Exporter) post(ctx context.Context, g *group, body *requestBody, nSpans int) result {
-	id := auth.Identity{TenantID: g.id.tenant, AgentID: g.id.agent}
-	req, err := newPostRequest(auth.ContextWithIdentity(ctx, id), g.url, body)
+	req, err := newPostRequest(ctx, g.url, body)
 	if err != nil {
 		return result{err: fmt.Errorf("building the request for tenant %s agent %s: %w", g.id.tenant, g.id.agent, err), permanent: true}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(auth.TenantHeader, g.id.tenant)
+	// With the agent segment of the path, the identity an authenticator
+	// reads to choose the token (agent365auth does).
+	req.Header.Set(tenantHeader, g.id.tenant)
 	req.Header.Set("User-Agent", e.userAgent)
 
 	// The transport asks for a connection only once the authenticator has

@@ -51,8 +51,7 @@ func testThroughConfighttp(t *testing.T, compression configcompression.Type) {
 	require.NoError(t, err)
 	defer client.CloseIdleConnections()
 
-	ctx := ContextWithIdentity(context.Background(), Identity{TenantID: testTenant, AgentID: testAgent})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a365URL(svc.srv.URL, testTenant, testAgent), strings.NewReader(`{"resourceSpans":[]}`))
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, a365URL(svc.srv.URL, testTenant, testAgent), strings.NewReader(`{"resourceSpans":[]}`))
 	require.NoError(t, err)
 	req.Header.Set(TenantHeader, testTenant)
 	resp, err := client.Do(req)

@@ -8,7 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/client"
 
-	"github.com/agent365-otel/agent365exporter/internal/tokeninfo"
+	"github.com/agent365-otel/agent365exporter/auth/internal/tokeninfo"
 )
 
 // fromContextSource takes the token the agent sent along with its spans,

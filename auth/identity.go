@@ -1,7 +1,6 @@
 package auth // import "github.com/agent365-otel/agent365exporter/auth"
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,30 +13,15 @@ type Identity struct {
 	AgentID  string
 }
 
-type identityKey struct{}
-
-// ContextWithIdentity returns ctx carrying id. The agent365 exporter sets it
-// on every request so that an authenticator can pick the token for it.
-func ContextWithIdentity(ctx context.Context, id Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, id)
-}
-
-// IdentityFromContext returns the identity ContextWithIdentity stored.
-func IdentityFromContext(ctx context.Context) (Identity, bool) {
-	id, ok := ctx.Value(identityKey{}).(Identity)
-	return id, ok && id.TenantID != "" && id.AgentID != ""
-}
-
 // TenantHeader is the request header that names the tenant.
 const TenantHeader = "x-ms-tenant-id"
 
-// IdentityFromRequest returns the identity of an outgoing Agent 365 request:
-// from its context, else from the x-ms-tenant-id header and the agent
-// segment of its path (/agents/{agentId}/traces in every route shape).
+// IdentityFromRequest returns the identity of an outgoing Agent 365
+// request: the x-ms-tenant-id header (else the tenants segment of the path)
+// and the agent segment of its path (/agents/{agentId}/traces in every
+// route shape). This is the whole contract with the exporter, which sets
+// both on every request: it does not depend on this module.
 func IdentityFromRequest(req *http.Request) (Identity, bool) {
-	if id, ok := IdentityFromContext(req.Context()); ok {
-		return id, true
-	}
 	id := Identity{TenantID: req.Header.Get(TenantHeader), AgentID: agentFromPath(req.URL)}
 	if id.TenantID == "" {
 		id.TenantID = tenantFromPath(req.URL)

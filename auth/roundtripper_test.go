@@ -93,9 +93,10 @@ func TestRoundTripperRetriesOnceOn401(t *testing.T) {
 	assert.Empty(t, req.Header.Get("Authorization"), "the caller's request is not changed")
 
 	// the new token is cached: the next request uses it without a token request
-	req2, err := http.NewRequestWithContext(ContextWithIdentity(context.Background(), Identity{testTenant, testAgent}),
-		http.MethodPost, svc.srv.URL+"/anything", strings.NewReader(body))
+	req2, err := http.NewRequestWithContext(context.Background(),
+		http.MethodPost, a365URL(svc.srv.URL, testTenant, testAgent), strings.NewReader(body))
 	require.NoError(t, err)
+	req2.Header.Set(TenantHeader, testTenant)
 	resp, err = client.Do(req2)
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())

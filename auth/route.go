@@ -8,7 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 
-	"github.com/agent365-otel/agent365exporter/internal/tokeninfo"
+	"github.com/agent365-otel/agent365exporter/auth/internal/tokeninfo"
 )
 
 // The service's two kinds of routes take two kinds of tokens: the

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agent365-otel/agent365exporter/internal/tokeninfo"
+	"github.com/agent365-otel/agent365exporter/auth/internal/tokeninfo"
 )
 
 // staticSource hands out a configured token, inline or read from a file

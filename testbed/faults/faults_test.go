@@ -1,290 +1,27 @@
-package agent365exporter
+package faults
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configauth"
-	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/agent365-otel/agent365exporter/auth"
-	"github.com/agent365-otel/agent365exporter/internal/metadata"
+	agent365exporter "github.com/agent365-otel/agent365exporter"
 	"github.com/agent365-otel/agent365exporter/internal/sample"
-	"github.com/agent365-otel/agent365exporter/internal/sink"
+	"github.com/agent365-otel/agent365exporter/testbed/internal/sink"
 )
-
-// fakeEntra issues tokens tok-1, tok-2, ... on the client credentials
-// flow; failFirst token requests fail with 503 first.
-type fakeEntra struct {
-	*httptest.Server
-	mu        sync.Mutex
-	requests  int
-	failFirst int
-}
-
-func newFakeEntra(t *testing.T, failFirst int) *fakeEntra {
-	f := &fakeEntra{failFirst: failFirst}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tenant := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[0]
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration"):
-			base := "https://" + r.Host + "/" + tenant
-			_ = json.NewEncoder(w).Encode(map[string]string{
-				"authorization_endpoint": base + "/oauth2/v2.0/authorize", "token_endpoint": base + "/oauth2/v2.0/token", "issuer": base + "/v2.0",
-			})
-		case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
-			f.mu.Lock()
-			f.requests++
-			n, fail := f.requests, f.requests <= f.failFirst
-			f.mu.Unlock()
-			if fail {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = fmt.Fprint(w, `{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop."}`)
-				return
-			}
-			_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": fmt.Sprintf("tok-%d", n)})
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeEntra) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
-// faultRig is the exporter with the real agent365auth extension, the queue
-// and retry, sending to a365sink's handler.
-type faultRig struct {
-	id      component.ID
-	cfg     *Config
-	host    testHost
-	sink    *sink.Server
-	srv     *httptest.Server
-	exp     *harness
-	sent    map[string]bool
-	entra   *fakeEntra
-	authLog *observer.ObservedLogs
-
-	mu       sync.Mutex
-	arrivals []time.Time // of every request at the sink
-}
-
-type rigOptions struct {
-	sinkCfg   sink.Config
-	timeout   time.Duration
-	entra     bool // client_credentials against a fake Entra instead of a static token
-	entraFail int
-	// mutate changes the exporter's configuration after the rig's defaults.
-	mutate func(*Config)
-	// storage, when set, is the sending queue's storage extension.
-	storage *memStorage
-}
-
-var agent365AuthID = component.MustNewID("agent365auth")
-
-func newFaultRig(t *testing.T, o rigOptions) *faultRig {
-	t.Helper()
-	o.sinkCfg.KeepRecords = true
-	r := &faultRig{sink: sink.New(o.sinkCfg), sent: map[string]bool{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.arrivals = append(r.arrivals, time.Now())
-		r.mu.Unlock()
-		r.sink.ServeHTTP(w, req)
-	}))
-	t.Cleanup(func() {
-		r.sink.Close()
-		r.srv.Close()
-	})
-
-	authCfg := auth.NewFactory().CreateDefaultConfig().(*auth.Config)
-	if o.entra {
-		r.entra = newFakeEntra(t, o.entraFail)
-		authCfg.Authority = r.entra.URL
-		authCfg.ClientCredentials = &auth.ClientCredentialsConfig{CredentialConfig: auth.CredentialConfig{ClientID: "app-1", ClientSecret: "s3cret-value"}}
-	} else {
-		authCfg.Static = &auth.StaticConfig{Token: configopaque.String("static-token-1234")}
-	}
-	require.NoError(t, authCfg.Validate())
-	core, logs := observer.New(zapcore.DebugLevel)
-	r.authLog = logs
-	set := extension.Settings{ID: agent365AuthID, TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo()}
-	set.Logger = zap.New(core)
-	ext, err := auth.NewFactory().Create(context.Background(), set, authCfg)
-	require.NoError(t, err)
-	host := testHost{Host: componenttest.NewNopHost(), ext: map[component.ID]component.Component{agent365AuthID: ext}}
-	if o.storage != nil {
-		host.ext[memStorageID] = o.storage
-	}
-	require.NoError(t, ext.Start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.ClientConfig.Endpoint = r.srv.URL
-	cfg.ClientConfig.Auth = configoptional.Some(configauth.Config{AuthenticatorID: agent365AuthID})
-	cfg.ClientConfig.Timeout = 5 * time.Second
-	if o.timeout > 0 {
-		cfg.ClientConfig.Timeout = o.timeout
-	}
-	cfg.QueueConfig = configoptional.Some(exporterhelper.NewDefaultQueueConfig())
-	cfg.RetryConfig.InitialInterval = 20 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = time.Minute
-	if o.storage != nil {
-		q := cfg.QueueConfig.GetOrInsertDefault()
-		q.StorageID = &memStorageID
-	}
-	if o.mutate != nil {
-		o.mutate(cfg)
-	}
-	require.NoError(t, cfg.Validate())
-	r.cfg, r.host = cfg, host
-
-	h := &harness{tel: componenttest.NewTelemetry()}
-	core2, logs2 := observer.New(zapcore.InfoLevel)
-	h.logs = logs2
-	eset := exportertest.NewNopSettings(metadata.Type)
-	eset.TelemetrySettings = h.tel.NewTelemetrySettings()
-	eset.Logger = zap.New(core2)
-	r.id = eset.ID
-	exp, err := NewFactory().CreateTraces(context.Background(), eset, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), host))
-	t.Cleanup(func() {
-		require.NoError(t, exp.Shutdown(context.Background()))
-		require.NoError(t, h.tel.Shutdown(context.Background()))
-	})
-	h.exp = exp
-	r.exp = h
-	return r
-}
-
-// send pushes realistic spans of all three sample agents.
-func (r *faultRig) send(t *testing.T, turns int, start time.Time) {
-	t.Helper()
-	r.sendAgents(t, sample.DefaultAgents, turns, start)
-}
-
-// sendAgents pushes turns of the given agents.
-func (r *faultRig) sendAgents(t *testing.T, agents []sample.Agent, turns int, start time.Time) {
-	t.Helper()
-	td := sample.Traces(agents, turns, start, sample.Options{})
-	for id := range spanIDs(td) {
-		r.sent[id] = true
-	}
-	require.NoError(t, r.exp.exp.ConsumeTraces(context.Background(), td))
-}
-
-func spanIDs(td ptrace.Traces) map[string]bool {
-	ids := map[string]bool{}
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		ss := td.ResourceSpans().At(i).ScopeSpans()
-		for j := 0; j < ss.Len(); j++ {
-			for k := 0; k < ss.At(j).Spans().Len(); k++ {
-				id := ss.At(j).Spans().At(k).SpanID()
-				ids[fmt.Sprintf("%x", id[:])] = true
-			}
-		}
-	}
-	return ids
-}
-
-// ledger waits until every sent span is delivered or dropped with a
-// counted reason, and checks that none was delivered twice.
-func (r *faultRig) ledger(t *testing.T) (delivered, dropped int) {
-	t.Helper()
-	deliveredIDs := func() (map[string]int, int) {
-		ids := map[string]int{}
-		recs := r.sink.Records()
-		for _, rec := range recs {
-			var s struct {
-				SpanID string `json:"spanId"`
-			}
-			require.NoError(t, json.Unmarshal(rec.Span, &s))
-			ids[s.SpanID]++
-		}
-		return ids, len(recs)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ids, _ := deliveredIDs()
-		dropped = int(r.exp.counter(t, "otelcol_exporter_agent365_dropped_spans"))
-		if len(ids)+dropped >= len(r.sent) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // a late duplicate would show now
-	ids, records := deliveredIDs()
-	dropped = int(r.exp.counter(t, "otelcol_exporter_agent365_dropped_spans"))
-	for id, n := range ids {
-		assert.True(t, r.sent[id], "span %s was never sent", id)
-		assert.Equal(t, 1, n, "span %s delivered %d times", id, n)
-	}
-	assert.Equal(t, len(ids), records, "no span delivered twice")
-	assert.Equal(t, len(r.sent), len(ids)+dropped, "sent = delivered + dropped (delivered %d, dropped %d)", len(ids), dropped)
-	r.assertStandardLedger(t, len(ids))
-	return len(ids), dropped
-}
-
-// assertStandardLedger checks that exporterhelper's own counters agree with
-// the exporter's and with what the service received: spans dropped at
-// admission never reach exporterhelper; every span it counts as sent was
-// delivered, is held, or was dropped on the service's answer.
-func (r *faultRig) assertStandardLedger(t *testing.T, received int) {
-	t.Helper()
-	sent := r.exp.counter(t, "otelcol_exporter_sent_spans")
-	failed := r.exp.counter(t, "otelcol_exporter_send_failed_spans")
-	delivered := r.exp.counter(t, "otelcol_exporter_agent365_delivered_spans")
-	held := r.exp.gauge(t, "otelcol_exporter_agent365_held_spans")
-	var atAdmission, afterwards int64
-	for reason := range numDropReasons {
-		n := r.exp.dropped(t, reason.String())
-		if reason.atAdmission() {
-			atAdmission += n
-		} else {
-			afterwards += n
-		}
-	}
-	assert.Equal(t, int64(received), delivered, "delivered_spans is what the service received")
-	assert.Equal(t, int64(len(r.sent)), sent+failed+atAdmission, "consumed = sent + send_failed + dropped at admission")
-	assert.Equal(t, sent, delivered+afterwards+held, "sent = delivered + dropped after admission + held")
-	assert.Zero(t, failed, "every span taken from the queue is settled by the exporter")
-}
-
-func (r *faultRig) fault(t *testing.T, f sink.Fault) {
-	t.Helper()
-	require.NoError(t, r.sink.AddFault(f))
-}
 
 func TestFaults5xxBurst(t *testing.T) {
 	r := newFaultRig(t, rigOptions{})
@@ -434,11 +171,6 @@ var throttledAgents = []sample.Agent{
 	{TenantID: "11111111-0000-0000-0000-000000000002", AgentID: "aaaaaaaa-0000-0000-0000-000000000003", Name: "Throttled Three"},
 }
 
-// heldStorageName is the storage client that holds the exporter's held spans.
-func (r *faultRig) heldStorageName() string {
-	return component.KindExporter.String() + "/" + r.id.String() + "/agent365_held"
-}
-
 // waitRequests waits until the sink has answered n requests.
 func (r *faultRig) waitRequests(t *testing.T, n int64) {
 	t.Helper()
@@ -457,7 +189,7 @@ func (r *faultRig) deliveredFor(agent string) int {
 }
 
 func TestFaultsThrottledIdentitiesDoNotDelayOthers(t *testing.T) {
-	r := newFaultRig(t, rigOptions{mutate: func(cfg *Config) {
+	r := newFaultRig(t, rigOptions{mutate: func(cfg *agent365exporter.Config) {
 		cfg.QueueConfig.Get().NumConsumers = 2
 		cfg.RetryConfig.MaxElapsedTime = 0 // as observed: retry for ever
 	}})
@@ -482,7 +214,7 @@ func TestFaultsThrottledIdentitiesDoNotDelayOthers(t *testing.T) {
 }
 
 func TestFaultsRetryAfterBeyondMaxElapsedTime(t *testing.T) {
-	r := newFaultRig(t, rigOptions{mutate: func(cfg *Config) {
+	r := newFaultRig(t, rigOptions{mutate: func(cfg *agent365exporter.Config) {
 		cfg.RetryConfig.MaxElapsedTime = 300 * time.Millisecond
 	}})
 	agent := sample.DefaultAgents[1]
@@ -511,7 +243,7 @@ func TestFaultsRetryAfterBeyondMaxElapsedTime(t *testing.T) {
 }
 
 func TestFaultsFailingIdentityBacksOffAlone(t *testing.T) {
-	r := newFaultRig(t, rigOptions{mutate: func(cfg *Config) {
+	r := newFaultRig(t, rigOptions{mutate: func(cfg *agent365exporter.Config) {
 		cfg.RetryConfig.InitialInterval = 200 * time.Millisecond
 		cfg.RetryConfig.MaxInterval = 400 * time.Millisecond
 	}})
@@ -564,29 +296,42 @@ func TestFaultsHeldSpansAtShutdownWithoutStorage(t *testing.T) {
 }
 
 func TestFaultsHeldSpansSurviveRestartWithStorage(t *testing.T) {
-	store := newMemStorage()
 	agent := sample.DefaultAgents[0]
-	r := newFaultRig(t, rigOptions{storage: store})
+	r := newFaultRig(t, rigOptions{storage: t.TempDir()})
 	r.fault(t, sink.Fault{Status: 429, Times: 1, RetryAfter: "1", Agent: agent.AgentID})
 	r.sendAgents(t, []sample.Agent{agent}, 1, turnStart)
 	require.Eventually(t, func() bool { return r.exp.gauge(t, "otelcol_exporter_agent365_held_spans") == 4 }, 10*time.Second, 10*time.Millisecond)
 	// SIGTERM: the held spans stay in the queue's storage.
 	require.NoError(t, r.exp.exp.Shutdown(context.Background()))
 	assert.Zero(t, r.exp.dropped(t, ""))
-	assert.NotEmpty(t, store.keys(r.heldStorageName()))
+	kept := r.exp.logs.FilterMessageSnippet("stay in the sending queue's storage").All()
+	require.Len(t, kept, 1)
+	assert.EqualValues(t, 4, kept[0].ContextMap()["spans"])
 	assert.Zero(t, r.deliveredFor(agent.AgentID))
 
-	// The next start sends them once the Retry-After is over, once.
-	set := exportertest.NewNopSettings(metadata.Type)
+	// The next start reads them back and sends them once the Retry-After
+	// is over, once.
+	h := &harness{tel: componenttest.NewTelemetry()}
+	core, logs := observer.New(zapcore.InfoLevel)
+	set := exportertest.NewNopSettings(exporterType)
 	set.ID = r.id // the same exporter, restarted
-	exp, err := NewFactory().CreateTraces(context.Background(), set, r.cfg)
+	set.TelemetrySettings = h.tel.NewTelemetrySettings()
+	set.Logger = zap.New(core)
+	exp, err := agent365exporter.NewFactory().CreateTraces(context.Background(), set, r.cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), r.host))
-	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+	defer func() {
+		require.NoError(t, exp.Shutdown(context.Background()))
+		require.NoError(t, h.tel.Shutdown(context.Background()))
+	}()
+	read := logs.FilterMessageSnippet("read back").All()
+	require.Len(t, read, 1)
+	assert.EqualValues(t, 4, read[0].ContextMap()["spans"])
 	require.Eventually(t, func() bool { return r.deliveredFor(agent.AgentID) == 4 }, 10*time.Second, 10*time.Millisecond)
-	require.Eventually(t, func() bool { return len(store.keys(r.heldStorageName())) == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return h.gauge(t, "otelcol_exporter_agent365_held_spans") == 0 }, 5*time.Second, 10*time.Millisecond)
 	time.Sleep(200 * time.Millisecond)
 	assert.Equal(t, 4, r.deliveredFor(agent.AgentID), "delivered once")
+	assert.Equal(t, int64(4), h.counter(t, "otelcol_exporter_agent365_delivered_spans"))
 }
 
 func TestFaultsLedgerReconcilesInStandardMetrics(t *testing.T) {
@@ -614,17 +359,16 @@ func TestFaultsLedgerReconcilesInStandardMetrics(t *testing.T) {
 	assert.Equal(t, int64(300), r.exp.counter(t, "otelcol_exporter_sent_spans"))
 }
 
-func TestTokenFailureHasItsOwnOutcome(t *testing.T) {
-	svc := newFakeService(t)
-	h := newHarnessWithAuth(t, svc.URL, &testAuth{token: token, transport: roundTripperFunc(func(*http.Request) (*http.Response, error) {
-		t.Fatal("nothing is sent without a token")
-		return nil, nil
-	})}, nil)
-	h.auth.fail = errors.New("AADSTS7000215: Invalid client secret provided")
-	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().span("a", "chat", tenantA, agent1, nil).build()))
-	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "token_error"), attribute.String("status_class", "none")))
-	assert.Zero(t, h.counter(t, "otelcol_exporter_agent365_requests", attribute.String("outcome", "retryable_error")))
-	assert.Equal(t, int64(1), h.dropped(t, "retry_disabled"))
-	_, err := h.tel.GetMetric("otelcol_exporter_agent365_request_size")
-	assert.Error(t, err, "no request body went out")
+func TestFaultsResultsFromTheSinkAgreeWithTheExporter(t *testing.T) {
+	r := newFaultRig(t, rigOptions{})
+	agent := sample.DefaultAgents[2]
+	r.fault(t, sink.Fault{Agent: agent.AgentID, Results: &sink.ResultsFault{Status: "not_routed", Reason: "TenantNotEligible", Destinations: []string{"Purview"}}})
+	r.send(t, 6, turnStart)
+	delivered, dropped := r.ledger(t)
+	assert.Equal(t, 24, delivered, "a 200 delivers, whatever its results say")
+	assert.Zero(t, dropped)
+	st := r.sink.Stats()
+	assert.Equal(t, st.Results["not_routed"], r.exp.counter(t, "otelcol_exporter_agent365_span_results", attribute.String("status", "not_routed")))
+	assert.Equal(t, st.Results["sent"], r.exp.counter(t, "otelcol_exporter_agent365_span_results", attribute.String("status", "sent")))
+	assert.Equal(t, int64(8), st.Results["not_routed"], "the Travel Agent's 8 spans, for one destination")
 }

@@ -19,13 +19,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// root is the repository root; the binaries are in root/bin.
+// root is the repository root (the tests run in testbed/e2e); the
+// binaries are in root/bin.
 var root = func() string {
 	wd, err := os.Getwd()
 	if err != nil {
 		panic(err)
 	}
-	return filepath.Dir(wd)
+	return filepath.Join(wd, "..", "..")
 }()
 
 func bin(name string) string { return filepath.Join(root, "bin", name) }

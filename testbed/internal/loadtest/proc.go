@@ -2,7 +2,7 @@
 // it starts otelcol-agent365 and a365sink as processes, sends OTLP at a fixed
 // rate, and reads CPU time and memory of the collector from /proc and its
 // own metrics.
-package loadtest // import "github.com/agent365-otel/agent365exporter/internal/loadtest"
+package loadtest // import "github.com/agent365-otel/agent365exporter/testbed/internal/loadtest"
 
 import (
 	"bufio"

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/agent365-otel/agent365exporter/internal/loadtest"
+	"github.com/agent365-otel/agent365exporter/testbed/internal/loadtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -1,4 +1,4 @@
-package loadtest // import "github.com/agent365-otel/agent365exporter/internal/loadtest"
+package loadtest // import "github.com/agent365-otel/agent365exporter/testbed/internal/loadtest"
 
 import (
 	"bytes"

@@ -16,7 +16,7 @@ import (
 // restarted with the service up, it delivers every span, once.
 func TestPersistentQueueSurvivesCrash(t *testing.T) {
 	s := newStack(t, map[string]string{"STORAGE_DIR": t.TempDir()})
-	config := filepath.Join(root, "e2e", "testdata", "persistent.yaml")
+	config := filepath.Join(root, "testbed", "e2e", "testdata", "persistent.yaml")
 	s.startCollector(t, config)
 
 	start := time.Unix(1732465014, 0)

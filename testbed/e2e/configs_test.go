@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/agent365-otel/agent365exporter/internal/loadtest"
+	"github.com/agent365-otel/agent365exporter/testbed/internal/loadtest"
 )
 
 // envRef matches ${env:NAME} and ${env:NAME:-default}.

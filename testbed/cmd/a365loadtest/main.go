@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agent365-otel/agent365exporter/internal/loadtest"
+	"github.com/agent365-otel/agent365exporter/testbed/internal/loadtest"
 )
 
 func main() {

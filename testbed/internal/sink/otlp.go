@@ -1,4 +1,4 @@
-package sink // import "github.com/agent365-otel/agent365exporter/internal/sink"
+package sink // import "github.com/agent365-otel/agent365exporter/testbed/internal/sink"
 
 import (
 	"encoding/binary"

@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agent365-otel/agent365exporter/internal/sink"
+	"github.com/agent365-otel/agent365exporter/testbed/internal/sink"
 )
 
 // shutdownTimeout bounds the graceful shutdown.

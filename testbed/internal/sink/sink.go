@@ -17,7 +17,7 @@
 // Control API, without authentication: GET /_sink/healthz, GET /_sink/stats,
 // POST /_sink/reset, GET /_sink/report, GET /_sink/report.txt,
 // GET|POST|DELETE /_sink/faults.
-package sink // import "github.com/agent365-otel/agent365exporter/internal/sink"
+package sink // import "github.com/agent365-otel/agent365exporter/testbed/internal/sink"
 
 import (
 	"bytes"
