@@ -15,7 +15,7 @@ GO_SOURCES := $(shell git ls-files --cached --others --exclude-standard '*.go' '
 # "context deadline exceeded" on Go 1.26 (go.dev/issue/75804).
 FUZZTIME ?= 50000x
 # package:target of every fuzz target (their seed corpora run in `unit` too).
-FUZZ_TARGETS := .:FuzzClassify .:FuzzConfigUnmarshal \
+FUZZ_TARGETS := .:FuzzResolveIdentity .:FuzzConfigUnmarshal \
 	./internal/payload:FuzzA365Span ./internal/payload:FuzzA365Values ./internal/payload:FuzzOTLPJSON ./internal/payload:FuzzAppendString \
 	./internal/payload:FuzzDecodeA365 ./internal/payload:FuzzA365EncodeDecode \
 	./internal/truncate:FuzzTruncate ./internal/discovery:FuzzTenantIslandHost ./internal/discovery:FuzzRouterURL

@@ -35,17 +35,6 @@ func (a *admittingExporter) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }
 
-// atAdmission reports whether spans are dropped for r before the queue,
-// where exporterhelper never counts them.
-func (r dropReason) atAdmission() bool {
-	switch r {
-	case dropMissingOperation, dropUnsupportedOperation, dropMissingTenant, dropMissingAgent,
-		dropInvalidTenant, dropInvalidAgent, dropTenantNotAllowed, dropAgentNotAllowed, dropMissingRequired:
-		return true
-	}
-	return false
-}
-
 // admission is the scratch state of one admit call.
 type admission struct {
 	presence schema.Presence
@@ -74,15 +63,11 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 	if e.validator != nil {
 		presence = &a.presence
 	}
-	var upgraded *int
-	if upgrade {
-		upgraded = &a.upgraded
-	}
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		if upgrade {
 			a.upgraded += upgradeLegacy(rs.Resource().Attributes())
 		}
-		res := e.classifier.resource(rs.Resource().Attributes())
+		res := e.identities.resource(rs.Resource().Attributes())
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
 				if presence != nil {
@@ -91,12 +76,22 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 				if upgrade && span.Events().Len() > 0 {
 					a.upgraded += upgradeEvents(span)
 				}
-				id, meta, reason, ok := e.classifier.classify(span.Attributes(), res, presence, upgraded, &a.ids)
-				if !ok {
-					a.drops[reason]++
+				attrs := span.Attributes()
+				got := e.identities.resolve(attrs, res, presence, &a.ids)
+				if upgrade && got.legacy {
+					if n := upgradeLegacy(attrs); n > 0 {
+						a.upgraded += n
+						if presence != nil {
+							*presence = schema.Presence{}
+						}
+						got = e.identities.resolve(attrs, res, presence, &a.ids)
+					}
+				}
+				if !got.ok {
+					a.drops[got.drop]++
 					return true
 				}
-				if presence != nil && !e.check(a.findingsOf(id), presence, span, meta) {
+				if presence != nil && !e.check(a.findingsOf(got.id), presence, span, got.meta) {
 					a.drops[dropMissingRequired]++
 					return true
 				}
@@ -130,7 +125,7 @@ func (a *admission) findingsOf(id identity) *agentFindings {
 }
 
 // upgradeEvents renames legacy keys of a span's events; the span's own
-// attributes are upgraded while they are classified.
+// attributes are upgraded while their identity is resolved.
 func upgradeEvents(span ptrace.Span) int {
 	n := 0
 	events := span.Events()

@@ -30,7 +30,7 @@ type agent365Exporter struct {
 	logger     *zap.Logger
 	telemetry  *metadata.TelemetryBuilder
 	router     *discovery.Router
-	classifier *classifier
+	identities *identityResolver
 	validator  *validator
 	format     payload.Format
 	userAgent  string
@@ -66,7 +66,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 		logger:     set.Logger,
 		telemetry:  tb,
 		router:     router,
-		classifier: newClassifier(cfg),
+		identities: newIdentityResolver(cfg),
 		validator:  newValidator(cfg.Validation, set.Logger, tb),
 		userAgent: fmt.Sprintf("%s/%s agent365exporter (%s/%s)",
 			set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH),
@@ -178,7 +178,7 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 	rss := td.ResourceSpans()
 	for rsi := 0; rsi < rss.Len(); rsi++ {
 		rs := rss.At(rsi)
-		resIDs := e.classifier.resource(rs.Resource().Attributes())
+		resIDs := e.identities.resource(rs.Resource().Attributes())
 		b.resOpen = e.format.AppendResourceOpen(b.resOpen[:0], rs.Resource(), rs.SchemaUrl())
 		resKey := ""
 		var last *group
@@ -190,11 +190,12 @@ func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
 			spans := ss.Spans()
 			for si := 0; si < spans.Len(); si++ {
 				span := spans.At(si)
-				id, meta, reason, ok := e.classifier.classify(span.Attributes(), resIDs, nil, nil, &b.ids)
-				if !ok {
-					b.drops[reason]++
+				got := e.identities.resolve(span.Attributes(), resIDs, nil, &b.ids)
+				if !got.ok {
+					b.drops[got.drop]++
 					continue
 				}
+				id, meta := got.id, got.meta
 				if last == nil || last.id != id {
 					if resKey == "" {
 						resKey = string(b.resOpen)

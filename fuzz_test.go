@@ -12,11 +12,11 @@ import (
 	"github.com/agent365-otel/agent365exporter/internal/discovery"
 )
 
-// FuzzClassify: whatever the identity attributes hold, a span is either
+// FuzzResolveIdentity: whatever the identity attributes hold, a span is either
 // dropped with a reason or gets an identity that is safe in a path and a
 // header; never a panic. With allow-lists, a kept span names an allowed
-// identity; an int tenant id is classified as its decimal string.
-func FuzzClassify(f *testing.F) {
+// identity; an int tenant id resolves as its decimal string.
+func FuzzResolveIdentity(f *testing.F) {
 	f.Add("chat", tenantA, agent1, "", "", "", "")
 	f.Add("invoke_agent", " ", "", "tenant.legacy", "platform", "res-tenant", "res-agent")
 	f.Add("CHAT", "a\r\nb", "../x", "", "", "", "")
@@ -24,11 +24,11 @@ func FuzzClassify(f *testing.F) {
 	f.Add("chat", strings.ToUpper(tenantA), agent1, "", "", "", "")
 	f.Add("chat", "424242", agent1, "", "", "", "")
 	f.Add("chat", "", "", "", "", tenantB, agent1)
-	c := newClassifier(NewFactory().CreateDefaultConfig().(*Config))
+	c := newIdentityResolver(NewFactory().CreateDefaultConfig().(*Config))
 	listed := NewFactory().CreateDefaultConfig().(*Config)
 	listed.Identity.AllowedTenants = []string{tenantA}
 	listed.Identity.AllowedAgents = []string{agent1}
-	cl := newClassifier(listed)
+	cl := newIdentityResolver(listed)
 	f.Fuzz(func(t *testing.T, op, tenant, agent, legacyTenant, platform, resTenant, resAgent string) {
 		build := func(tenant pcommon.Value) (span, res pcommon.Map) {
 			span = pcommon.NewMap()
@@ -43,7 +43,8 @@ func FuzzClassify(f *testing.F) {
 			return span, res
 		}
 		span, res := build(pcommon.NewValueStr(tenant))
-		id, meta, reason, ok := c.classify(span, c.resource(res), nil, nil, &idCache{})
+		got := c.resolve(span, c.resource(res), nil, &idCache{})
+		id, meta, reason, ok := got.id, got.meta, got.drop, got.ok
 		if !ok {
 			if reason >= numDropReasons {
 				t.Fatalf("unknown reason %d", reason)
@@ -57,7 +58,8 @@ func FuzzClassify(f *testing.F) {
 			}
 		}
 
-		lid, _, lreason, lok := cl.classify(span, cl.resource(res), nil, nil, &idCache{})
+		lgot := cl.resolve(span, cl.resource(res), nil, &idCache{})
+		lid, lreason, lok := lgot.id, lgot.drop, lgot.ok
 		switch {
 		case lok && (!ok || lid != id):
 			t.Fatalf("allow-lists kept %+v, without them: %+v kept=%v", lid, id, ok)
@@ -70,8 +72,10 @@ func FuzzClassify(f *testing.F) {
 		if n, err := strconv.ParseInt(tenant, 10, 64); err == nil {
 			ispan, ires := build(pcommon.NewValueInt(n))
 			sspan, sres := build(pcommon.NewValueStr(strconv.FormatInt(n, 10)))
-			iid, _, ireason, iok := c.classify(ispan, c.resource(ires), nil, nil, &idCache{})
-			sid, _, sreason, sok := c.classify(sspan, c.resource(sres), nil, nil, &idCache{})
+			ig := c.resolve(ispan, c.resource(ires), nil, &idCache{})
+			sg := c.resolve(sspan, c.resource(sres), nil, &idCache{})
+			iid, ireason, iok := ig.id, ig.drop, ig.ok
+			sid, sreason, sok := sg.id, sg.drop, sg.ok
 			if iok != sok || iid != sid || (!iok && ireason != sreason) {
 				t.Fatalf("int tenant %d: %+v %v %s; as a string: %+v %v %s", n, iid, iok, ireason, sid, sok, sreason)
 			}

@@ -12,8 +12,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agent365-otel/agent365exporter/internal/tokeninfo"
-) // classifyResponse sorts a non-2xx answer: 408, 429, 5xx and 401 (a token may have
-// expired) are retried behind the identity's gate, 413 leads to smaller
+)
+
+// classifyResponse sorts a non-2xx answer: 408, 429, 5xx and 401 (a token
+// may have expired) are retried behind the identity's gate, 413 leads to smaller
 // requests, 403 is final for its spans but gates the identity (its
 // permission may be on its way), the rest is final.
 func classifyResponse(resp *http.Response) result {

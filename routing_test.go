@@ -192,7 +192,7 @@ func TestAllowLists(t *testing.T) {
 	assert.Equal(t, int64(4), h.dropped(t, "tenant_not_allowed"))
 }
 
-func TestClassifyAllowLists(t *testing.T) {
+func TestResolveAllowLists(t *testing.T) {
 	tests := []struct {
 		name           string
 		tenants        []string
@@ -222,14 +222,14 @@ func TestClassifyAllowLists(t *testing.T) {
 			cfg.Identity.AllowedTenants, cfg.Identity.AllowedAgents = tt.tenants, tt.agents
 			cfg.Identity.DefaultTenantID = tt.defTenant
 			require.NoError(t, cfg.Validate())
-			c := newClassifier(cfg)
+			c := newIdentityResolver(cfg)
 			attrs := pcommon.NewMap()
 			require.NoError(t, attrs.FromRaw(tt.span))
 			attrs.PutStr("gen_ai.operation.name", "chat")
 			res := pcommon.NewMap()
 			require.NoError(t, res.FromRaw(tt.resource))
-			var upgraded int
-			id, _, reason, ok := c.classify(attrs, c.resource(res), nil, &upgraded, &idCache{})
+			got := c.resolve(attrs, c.resource(res), nil, &idCache{})
+			id, reason, ok := got.id, got.drop, got.ok
 			if tt.wantReason != "" {
 				require.False(t, ok, "kept as %+v", id)
 				assert.Equal(t, tt.wantReason, reason.String())

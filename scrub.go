@@ -8,7 +8,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-) // sentAuthorization is the Authorization header as it went out: an auth
+)
+
+// sentAuthorization is the Authorization header as it went out: an auth
 // round tripper sets it on its own copy of the request, which the response
 // points back to.
 func sentAuthorization(resp *http.Response, req *http.Request) string {

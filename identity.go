@@ -11,59 +11,6 @@ import (
 	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
-// dropReason says why a span was not delivered. Its name is the reason
-// attribute of otelcol_exporter_agent365_dropped_spans.
-type dropReason int
-
-const (
-	dropMissingOperation dropReason = iota
-	dropUnsupportedOperation
-	dropMissingTenant
-	dropMissingAgent
-	dropInvalidTenant
-	dropInvalidAgent
-	dropTenantNotAllowed
-	dropAgentNotAllowed
-	dropTenantDiscovery
-	dropPermanentError
-	dropPayloadTooLarge
-	dropMissingRequired
-	dropRetryAfterTooLong
-	dropHoldFull
-	dropRetriesExhausted
-	dropRetryDisabled
-	dropHoldFailed
-	dropShutdown
-	dropAuthenticatorRefused
-	dropDuplicate
-	numDropReasons
-)
-
-var dropReasonNames = [numDropReasons]string{
-	dropMissingOperation:     "missing_operation",
-	dropUnsupportedOperation: "unsupported_operation",
-	dropMissingTenant:        "missing_tenant_id",
-	dropMissingAgent:         "missing_agent_id",
-	dropInvalidTenant:        "invalid_tenant_id",
-	dropInvalidAgent:         "invalid_agent_id",
-	dropTenantNotAllowed:     "tenant_not_allowed",
-	dropAgentNotAllowed:      "agent_not_allowed",
-	dropTenantDiscovery:      "tenant_discovery_failed",
-	dropPermanentError:       "rejected_by_service",
-	dropPayloadTooLarge:      "payload_too_large",
-	dropMissingRequired:      "missing_required_attributes",
-	dropRetryAfterTooLong:    "retry_after_too_long",
-	dropHoldFull:             "held_spans_limit",
-	dropRetriesExhausted:     "retries_exhausted",
-	dropRetryDisabled:        "retry_disabled",
-	dropHoldFailed:           "hold_storage_failed",
-	dropShutdown:             "shutdown",
-	dropAuthenticatorRefused: "authenticator_refused",
-	dropDuplicate:            "duplicate",
-}
-
-func (r dropReason) String() string { return dropReasonNames[r] }
-
 // identity is the (tenant, agent) pair a span is sent for.
 type identity struct {
 	tenant, agent string
@@ -95,7 +42,7 @@ func readID(v pcommon.Value, t pcommon.ValueType) idValue {
 	if s == "" {
 		return idValue{}
 	}
-	// Whether the id is usable is decided only for the value chosen (classify).
+	// Whether the id is usable is decided only for the value chosen (resolve).
 	return idValue{value: s, raw: raw, present: true}
 }
 
@@ -151,8 +98,8 @@ func first(vals ...idValue) idValue {
 	return idValue{}
 }
 
-// classifier resolves each span's identity and checks its operation.
-type classifier struct {
+// identityResolver finds each span's identity and operation.
+type identityResolver struct {
 	operations   []string
 	acceptChat   bool // "chat" in any letter case; the service compares it so
 	fromResource bool
@@ -162,22 +109,22 @@ type classifier struct {
 	tenants, agents *allowList
 }
 
-func newClassifier(cfg *Config) *classifier {
-	c := &classifier{
+func newIdentityResolver(cfg *Config) *identityResolver {
+	r := &identityResolver{
 		fromResource: cfg.Identity.FromResource,
 		tenants:      newAllowList(cfg.Identity.AllowedTenants, true),
 		agents:       newAllowList(cfg.Identity.AllowedAgents, false),
 	}
 	for _, op := range cfg.Operations {
 		op = strings.TrimSpace(op)
-		c.operations = append(c.operations, op)
-		if strings.EqualFold(op, "chat") {
-			c.acceptChat = true
+		r.operations = append(r.operations, op)
+		if schema.CanonicalOperation(op) == schema.OperationChat {
+			r.acceptChat = true
 		}
 	}
-	c.defTenant = readID(pcommon.NewValueStr(cfg.Identity.DefaultTenantID), pcommon.ValueTypeStr)
-	c.defAgent = readID(pcommon.NewValueStr(cfg.Identity.DefaultAgentID), pcommon.ValueTypeStr)
-	return c
+	r.defTenant = readID(pcommon.NewValueStr(cfg.Identity.DefaultTenantID), pcommon.ValueTypeStr)
+	r.defAgent = readID(pcommon.NewValueStr(cfg.Identity.DefaultAgentID), pcommon.ValueTypeStr)
+	return r
 }
 
 // resourceIDs are the identity values a resource offers its spans.
@@ -185,68 +132,80 @@ type resourceIDs struct {
 	tenant, agent idValue
 }
 
-func (c *classifier) resource(m pcommon.Map) resourceIDs {
-	if !c.fromResource {
+func (r *identityResolver) resource(m pcommon.Map) resourceIDs {
+	if !r.fromResource {
 		return resourceIDs{}
 	}
 	f := scanIDs(m, nil)
 	return resourceIDs{tenant: first(f.tenant, f.tenantLegacy), agent: first(f.agent, f.agentPlatform)}
 }
 
-// classify returns the identity and operation of a span, or why it is
-// dropped. meta names the identity in the payload when the span's own
-// current keys do not. With upgrade, legacy keys are renamed first and
-// *upgraded counts them.
-func (c *classifier) classify(attrs pcommon.Map, res resourceIDs, p *schema.Presence, upgraded *int, ids *idCache) (id identity, meta payload.SpanMeta, reason dropReason, ok bool) {
-	f := scanIDs(attrs, p)
-	if f.legacy && upgraded != nil {
-		if n := upgradeLegacy(attrs); n > 0 {
-			*upgraded += n
-			if p != nil {
-				*p = schema.Presence{}
-			}
-			f = scanIDs(attrs, p)
-		}
-	}
-	if !f.hasOp || f.op.Type() == pcommon.ValueTypeEmpty || (f.op.Type() == pcommon.ValueTypeStr && f.op.Str() == "") {
-		return id, meta, dropMissingOperation, false
-	}
-	if f.op.Type() != pcommon.ValueTypeStr || !c.accepts(f.op.Str()) {
-		return id, meta, dropUnsupportedOperation, false
-	}
-	meta.Op = f.op.Str()
-	tenant := first(f.tenant, f.tenantLegacy, res.tenant, c.defTenant)
-	agent := first(f.agent, f.agentPlatform, res.agent, c.defAgent)
-	switch {
-	case !tenant.present:
-		return id, meta, dropMissingTenant, false
-	case !ids.usable(&ids.tenant, tenant):
-		return id, meta, dropInvalidTenant, false
-	case !c.tenants.allows(tenant.value):
-		return id, meta, dropTenantNotAllowed, false
-	case !agent.present:
-		return id, meta, dropMissingAgent, false
-	case !ids.usable(&ids.agent, agent):
-		return id, meta, dropInvalidAgent, false
-	case !c.agents.allows(agent.value):
-		return id, meta, dropAgentNotAllowed, false
-	}
-	if !f.tenant.present || f.tenant.value != f.tenant.raw {
-		meta.TenantID = tenant.value
-	}
-	if !f.agent.present || f.agent.value != f.agent.raw {
-		meta.AgentID = agent.value
-	}
-	return identity{tenant: tenant.value, agent: agent.value}, meta, 0, true
+// resolution is what resolve found of a span: its identity and operation,
+// or why it cannot be sent.
+type resolution struct {
+	id identity
+	// meta names the identity in the payload when the span's own current
+	// keys do not.
+	meta payload.SpanMeta
+	drop dropReason
+	ok   bool
+	// legacy: the attributes hold legacy names (upgrade them and resolve again).
+	legacy bool
 }
 
-func (c *classifier) accepts(op string) bool {
-	for _, o := range c.operations {
+// resolve reads, in one pass over attrs, the span's identity and
+// operation, and feeds p (when given) what the contract's rules need to
+// know of its attributes.
+func (r *identityResolver) resolve(attrs pcommon.Map, res resourceIDs, p *schema.Presence, ids *idCache) resolution {
+	f := scanIDs(attrs, p)
+	out := resolution{legacy: f.legacy}
+	if !f.hasOp || f.op.Type() == pcommon.ValueTypeEmpty || (f.op.Type() == pcommon.ValueTypeStr && f.op.Str() == "") {
+		out.drop = dropMissingOperation
+		return out
+	}
+	if f.op.Type() != pcommon.ValueTypeStr || !r.accepts(f.op.Str()) {
+		out.drop = dropUnsupportedOperation
+		return out
+	}
+	out.meta.Op = f.op.Str()
+	tenant := first(f.tenant, f.tenantLegacy, res.tenant, r.defTenant)
+	agent := first(f.agent, f.agentPlatform, res.agent, r.defAgent)
+	switch {
+	case !tenant.present:
+		out.drop = dropMissingTenant
+	case !ids.usable(&ids.tenant, tenant):
+		out.drop = dropInvalidTenant
+	case !r.tenants.allows(tenant.value):
+		out.drop = dropTenantNotAllowed
+	case !agent.present:
+		out.drop = dropMissingAgent
+	case !ids.usable(&ids.agent, agent):
+		out.drop = dropInvalidAgent
+	case !r.agents.allows(agent.value):
+		out.drop = dropAgentNotAllowed
+	default:
+		out.ok = true
+	}
+	if !out.ok {
+		return out
+	}
+	if !f.tenant.present || f.tenant.value != f.tenant.raw {
+		out.meta.TenantID = tenant.value
+	}
+	if !f.agent.present || f.agent.value != f.agent.raw {
+		out.meta.AgentID = agent.value
+	}
+	out.id = identity{tenant: tenant.value, agent: agent.value}
+	return out
+}
+
+func (r *identityResolver) accepts(op string) bool {
+	for _, o := range r.operations {
 		if o == op {
 			return true
 		}
 	}
-	return c.acceptChat && strings.EqualFold(op, "chat")
+	return r.acceptChat && schema.CanonicalOperation(op) == schema.OperationChat
 }
 
 // allowList is the set of ids of identity.allowed_tenants or
