@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/agent365-otel/agent365exporter/internal/payload"
 	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
@@ -60,7 +59,7 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 	}()
 	upgrade := e.cfg.UpgradeLegacyAttributes
 	var presence *schema.Presence
-	if e.validator != nil {
+	if e.checks != nil {
 		presence = &a.presence
 	}
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
@@ -109,8 +108,8 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 	if a.upgraded > 0 {
 		e.telemetry.ExporterAgent365UpgradedAttributes.Add(ctx, int64(a.upgraded))
 	}
-	if e.validator != nil {
-		e.validator.record(ctx, a.findings)
+	if e.checks != nil {
+		e.checks.record(ctx, a.findings)
 	}
 	return td.SpanCount()
 }
@@ -122,38 +121,4 @@ func (a *admission) findingsOf(id identity) *agentFindings {
 		a.findings[id] = f
 	}
 	return f
-}
-
-// upgradeEvents renames legacy keys of a span's events; the span's own
-// attributes are upgraded while their identity is resolved.
-func upgradeEvents(span ptrace.Span) int {
-	n := 0
-	events := span.Events()
-	for i := 0; i < events.Len(); i++ {
-		n += upgradeLegacy(events.At(i).Attributes())
-	}
-	return n
-}
-
-// check records the required fields a span lacks in f and reports
-// whether the span may be sent.
-func (e *agent365Exporter) check(f *agentFindings, p *schema.Presence, span ptrace.Span, meta payload.SpanMeta) bool {
-	// The identity the payload names counts as present.
-	if meta.TenantID != "" {
-		p.Observe(schema.TenantID, meta.TenantID, false)
-	}
-	if meta.AgentID != "" {
-		p.Observe(schema.AgentID, meta.AgentID, false)
-	}
-	p.ObserveSpan(span)
-	// Counted under the canonical operation: "Chat" and "CHAT" are "chat".
-	op := schema.CanonicalOperation(meta.Op)
-	f.checked[op]++
-	if p.Complete(op) {
-		return true
-	}
-	p.Missing(op, func(field string) {
-		f.missing[missingKey{op: op, attr: field}]++
-	})
-	return !e.validator.enforce
 }

@@ -32,7 +32,7 @@ func BenchmarkEncode(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bat := newBatch()
+		bat := newEncodedPush()
 		var body []byte
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -41,7 +41,7 @@ func BenchmarkEncode(b *testing.B) {
 			exp.admit(ctx, td)
 			exp.encode(bat, td)
 			total := 0
-			for _, g := range bat.groups {
+			for _, g := range bat.parts {
 				bat.chunks = g.layout.Chunks(bat.chunks[:0], g.spans, exp.cfg.MaxPayloadBytes)
 				for _, c := range bat.chunks {
 					body = g.layout.AppendBody(body[:0], bat.buf, g.spans[c.First:c.Last])

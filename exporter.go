@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/client"
@@ -20,8 +19,6 @@ import (
 	"github.com/agent365-otel/agent365exporter/internal/discovery"
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
 	"github.com/agent365-otel/agent365exporter/internal/payload"
-	"github.com/agent365-otel/agent365exporter/internal/schema"
-	"github.com/agent365-otel/agent365exporter/internal/truncate"
 )
 
 type agent365Exporter struct {
@@ -31,11 +28,11 @@ type agent365Exporter struct {
 	telemetry  *metadata.TelemetryBuilder
 	router     *discovery.Router
 	identities *identityResolver
-	validator  *validator
+	checks     *requiredChecks
 	format     payload.Format
 	userAgent  string
 	client     *http.Client
-	batches    *batchPool
+	pushes     *pushPool
 	bodies     *bodyPool
 	notices    *onceSet
 	gate       *gate
@@ -67,7 +64,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 		telemetry:  tb,
 		router:     router,
 		identities: newIdentityResolver(cfg),
-		validator:  newValidator(cfg.Validation, set.Logger, tb),
+		checks:     newRequiredChecks(cfg.Validation, set.Logger, tb),
 		userAgent: fmt.Sprintf("%s/%s agent365exporter (%s/%s)",
 			set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH),
 		notices:      newOnceSet(1024),
@@ -92,7 +89,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*agent365Exporter, error) 
 	for r := range numDropReasons {
 		e.dropOpts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r.String())))
 	}
-	e.batches = newBatchPool(poolSize(cfg))
+	e.pushes = newPushPool(poolSize(cfg))
 	e.bodies = newBodyPool()
 	return e, nil
 }
@@ -152,8 +149,8 @@ func (e *agent365Exporter) pushTraces(ctx context.Context, td ptrace.Traces) err
 	if td.SpanCount() == 0 {
 		return nil
 	}
-	b := e.batches.get()
-	defer e.batches.put(b)
+	b := e.pushes.get()
+	defer e.pushes.put(b)
 	e.encode(b, td)
 	e.countDrops(ctx, b)
 	plans := e.plan(ctx, b)
@@ -172,125 +169,7 @@ func (e *agent365Exporter) pushTraces(ctx context.Context, td ptrace.Traces) err
 	return eg.Wait()
 }
 
-// encode groups and encodes every span of td into b, by identity and
-// resource. td was admitted: identities resolve and legacy names are gone.
-func (e *agent365Exporter) encode(b *batch, td ptrace.Traces) {
-	rss := td.ResourceSpans()
-	for rsi := 0; rsi < rss.Len(); rsi++ {
-		rs := rss.At(rsi)
-		resIDs := e.identities.resource(rs.Resource().Attributes())
-		b.resOpen = e.format.AppendResourceOpen(b.resOpen[:0], rs.Resource(), rs.SchemaUrl())
-		resKey := ""
-		var last *group
-		sss := rs.ScopeSpans()
-		for ssi := 0; ssi < sss.Len(); ssi++ {
-			ss := sss.At(ssi)
-			b.scopeOpen = e.format.AppendScopeOpen(b.scopeOpen[:0], ss.Scope(), ss.SchemaUrl())
-			lastScope := -1
-			spans := ss.Spans()
-			for si := 0; si < spans.Len(); si++ {
-				span := spans.At(si)
-				got := e.identities.resolve(span.Attributes(), resIDs, nil, &b.ids)
-				if !got.ok {
-					b.drops[got.drop]++
-					continue
-				}
-				id, meta := got.id, got.meta
-				if last == nil || last.id != id {
-					if resKey == "" {
-						resKey = string(b.resOpen)
-					}
-					last = b.group(id, resKey)
-					lastScope = -1
-				}
-				// A request holding the span alone stays within
-				// max_payload_bytes: the span gets what its resource and
-				// scope leave.
-				limit := e.cfg.spanLimit(len(b.resOpen) + len(payload.ResourceClose) + len(b.scopeOpen) + len(payload.ScopeClose))
-				start := len(b.buf)
-				b.buf = e.format.AppendSpan(b.buf, span, meta)
-				if len(b.buf)-start > limit {
-					b.buf = e.truncate(b, b.buf[:start], span, meta, limit)
-					if len(b.buf)-start > limit {
-						// Only a resource or scope of nearly max_payload_bytes leaves so little.
-						b.buf = b.buf[:start]
-						b.drops[dropPayloadTooLarge]++
-						continue
-					}
-					b.truncated++
-				}
-				if lastScope < 0 {
-					lastScope = last.scope(b.scopeOpen)
-				}
-				last.spans = append(last.spans, payload.Span{Start: start, End: len(b.buf), Scope: lastScope})
-			}
-		}
-	}
-}
-
-// truncate appends a copy of span shrunk to limit; the pushed data is not
-// modified, so that it could be encoded again from the original.
-func (e *agent365Exporter) truncate(b *batch, dst []byte, span ptrace.Span, meta payload.SpanMeta, limit int) []byte {
-	clone := ptrace.NewSpan()
-	span.CopyTo(clone)
-	truncate.Span(clone, limit, func(s ptrace.Span) int {
-		b.scratch = e.format.AppendSpan(b.scratch[:0], s, meta)
-		return len(b.scratch)
-	}, schema.IdentityKeys)
-	return e.format.AppendSpan(dst, clone, meta)
-}
-
-// job is one request: spans of one group, within max_payload_bytes.
-type job struct {
-	group *group
-	spans []payload.Span
-	size  int // of the body
-}
-
-// identityPlan is the requests of one identity in a push, in span order:
-// they go one after the other, so that a failure holds the rest back in
-// order. Identities go in parallel.
-type identityPlan struct {
-	id   identity
-	jobs []job
-}
-
-// plan resolves each group's URL and cuts its spans into requests.
-func (e *agent365Exporter) plan(ctx context.Context, b *batch) []identityPlan {
-	var plans []identityPlan
-	index := map[identity]int{}
-	for _, g := range b.groups {
-		url, err := e.router.URL(g.id.tenant, g.id.agent)
-		if err != nil {
-			e.drop(ctx, dropTenantDiscovery, len(g.spans))
-			if e.notices.first("discovery/" + g.id.tenant) {
-				e.logger.Warn("Dropping spans: the tenant id cannot be resolved to an Agent 365 host",
-					zap.String("tenant_id", g.id.tenant), zap.Error(err))
-			}
-			continue
-		}
-		g.url = url
-		// Spans of a scope must be adjacent in a body; they usually are.
-		if !slices.IsSortedFunc(g.spans, byScope) {
-			slices.SortStableFunc(g.spans, byScope)
-		}
-		i, ok := index[g.id]
-		if !ok {
-			i = len(plans)
-			index[g.id] = i
-			plans = append(plans, identityPlan{id: g.id})
-		}
-		b.chunks = g.layout.Chunks(b.chunks[:0], g.spans, e.cfg.MaxPayloadBytes)
-		for _, c := range b.chunks {
-			plans[i].jobs = append(plans[i].jobs, job{group: g, spans: g.spans[c.First:c.Last], size: c.Size})
-		}
-	}
-	return plans
-}
-
-func byScope(a, b payload.Span) int { return a.Scope - b.Scope }
-
-func (e *agent365Exporter) countDrops(ctx context.Context, b *batch) {
+func (e *agent365Exporter) countDrops(ctx context.Context, b *encodedPush) {
 	for r, n := range b.drops {
 		if n > 0 {
 			e.drop(ctx, dropReason(r), int(n))

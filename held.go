@@ -39,7 +39,7 @@ type heldChunk struct {
 
 // newHeldChunk copies spans of g, whose encodings are in buf: the batch's
 // buffers are reused by the next push.
-func newHeldChunk(g *group, buf []byte, spans []payload.Span) *heldChunk {
+func newHeldChunk(g *partition, buf []byte, spans []payload.Span) *heldChunk {
 	c := &heldChunk{id: g.id, spans: make([]payload.Span, 0, len(spans))}
 	c.layout.Resource = slices.Clone(g.layout.Resource)
 	scopes := map[int]int{} // group's scope -> chunk's

@@ -191,7 +191,7 @@ func TestDiskStoreLoadsInHeldOrderAndDropsUnreadable(t *testing.T) {
 }
 
 func TestNewHeldChunkCopiesOnlyItsSpansAndScopes(t *testing.T) {
-	g := &group{id: identity{tenant: tenantA, agent: agent1}}
+	g := &partition{id: identity{tenant: tenantA, agent: agent1}}
 	g.layout.Resource = []byte("R")
 	g.layout.Scopes = [][]byte{[]byte("S0"), []byte("S1"), []byte("S2")}
 	buf := []byte("aaabbbbcc")

@@ -10,142 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
-
-	"github.com/agent365-otel/agent365exporter/internal/payload"
 )
-
-// deliver sends the requests of one identity in order. When its gate is
-// closed, or closes on a failure, the rest is held behind it.
-func (e *agent365Exporter) deliver(ctx context.Context, info client.Info, buf []byte, p identityPlan) {
-	dedupe := e.gate.deduplicating()
-	for i, j := range p.jobs {
-		if dedupe && e.gate.known(digestOf(p.id, &j.group.layout, buf, j.spans)) {
-			// Held or sent already: the persistent queue handed this batch
-			// out again after a restart.
-			e.drop(ctx, dropDuplicate, len(j.spans))
-			continue
-		}
-		if !e.gate.open(p.id) {
-			e.holdJobs(ctx, info, buf, p.jobs[i:])
-			return
-		}
-		if !e.attempt(ctx, info, buf, j) {
-			e.holdJobs(ctx, info, buf, p.jobs[i+1:])
-			return
-		}
-	}
-}
-
-func (e *agent365Exporter) holdJobs(ctx context.Context, info client.Info, buf []byte, jobs []job) {
-	for _, j := range jobs {
-		e.hold(ctx, newHeldChunk(j.group, buf, j.spans), info)
-	}
-}
-
-// attempt sends one request and settles its spans. It reports whether the
-// identity's gate is still open.
-func (e *agent365Exporter) attempt(ctx context.Context, info client.Info, buf []byte, j job) bool {
-	failures := e.send(ctx, buf, j.group, j.spans, j.size, nil)
-	retry, open := e.settleFailures(ctx, j.group.id, failures)
-	if len(retry) > 0 {
-		e.hold(ctx, newHeldChunk(j.group, buf, retry), info)
-	}
-	return open
-}
-
-// settleFailures drops the spans of final failures, gates the identity when
-// a failure calls for it, and returns the spans to hold (none when the
-// gate decided to drop them). open tells whether the identity may go on.
-func (e *agent365Exporter) settleFailures(ctx context.Context, id identity, failures []failure) (retry []payload.Span, open bool) {
-	if len(failures) == 0 {
-		e.gate.succeeded(id)
-		return nil, true
-	}
-	var retryAfter time.Duration
-	gates := false
-	for _, f := range failures {
-		if f.gates {
-			gates = true
-			retryAfter = max(retryAfter, f.retryAfter)
-		}
-		if f.permanent {
-			e.drop(ctx, f.reason, len(f.spans))
-		} else {
-			retry = append(retry, f.spans...)
-		}
-	}
-	if !gates {
-		return nil, true
-	}
-	d := e.gate.failed(id, retryAfter, len(retry) == 0)
-	if len(retry) > 0 && !d.hold {
-		e.dropUnheld(ctx, id, d.drop, len(retry), retryAfter)
-		retry = nil
-		if d.drop == dropRetryAfterTooLong {
-			e.dropAllHeld(ctx, id, d.drop, retryAfter)
-		}
-	}
-	return retry, d.drop == dropRetryDisabled
-}
-
-// hold puts c behind its identity's gate, on disk first when the queue is
-// persistent, so that it is never only in memory once the push returns.
-func (e *agent365Exporter) hold(ctx context.Context, c *heldChunk, info client.Info) {
-	if e.gate.known(c.sum) {
-		// The same spans for the same identity are held or were just
-		// settled: the persistent queue handed out again, after a crash,
-		// a batch whose spans were held before it could forget it.
-		e.drop(ctx, dropDuplicate, len(c.spans))
-		return
-	}
-	c.info = info
-	// Stored with its gate, so that a restart honours the wait.
-	c.until = e.gate.until(c.id)
-	if err := e.store.put(ctx, c); err != nil {
-		e.dropUnheld(ctx, c.id, dropHoldFailed, len(c.spans), 0)
-		e.logger.Error("Cannot write held spans to the sending queue's storage; they are dropped", zap.Error(err))
-		return
-	}
-	reason, ok := e.gate.hold(c)
-	if !ok {
-		_ = e.store.remove(ctx, c)
-		e.dropUnheld(ctx, c.id, reason, len(c.spans), e.gate.retryAfterOf(c.id))
-	}
-}
-
-// dropUnheld drops spans that cannot be held, with one log line per
-// identity and reason a minute.
-func (e *agent365Exporter) dropUnheld(ctx context.Context, id identity, reason dropReason, n int, retryAfter time.Duration) {
-	e.drop(ctx, reason, n)
-	if !e.dropLog.allow(id.tenant + "/" + id.agent + "/" + reason.String()) {
-		return
-	}
-	var msg string
-	switch reason {
-	case dropRetryAfterTooLong:
-		msg = fmt.Sprintf("Dropping spans: the service asked this agent to wait longer than gate.max_retry_after (%s)", e.cfg.Gate.MaxRetryAfter)
-	case dropHoldFull:
-		msg = fmt.Sprintf("Dropping spans: held spans reached gate.max_held_bytes (%d) while this agent waits", e.cfg.Gate.MaxHeldBytes)
-	case dropRetriesExhausted:
-		msg = fmt.Sprintf("Dropping spans: this agent's requests kept failing for longer than retry_on_failure.max_elapsed_time (%s)", e.cfg.RetryConfig.MaxElapsedTime)
-	case dropRetryDisabled:
-		msg = "Dropping spans: the request failed and retry_on_failure is disabled"
-	case dropShutdown:
-		msg = "Dropping held spans at shutdown: the sending queue has no storage, so they cannot wait for the next start"
-	default:
-		msg = "Dropping spans that cannot be held"
-	}
-	e.logger.Warn(msg, zap.String("tenant_id", id.tenant), zap.String("agent_id", id.agent),
-		zap.Int("spans", n), zap.Duration("retry_after", retryAfter), zap.String("reason", reason.String()))
-}
-
-// dropAllHeld drops what an identity holds, when its wait is over the limit.
-func (e *agent365Exporter) dropAllHeld(ctx context.Context, id identity, reason dropReason, retryAfter time.Duration) {
-	for _, c := range e.gate.take(id) {
-		_ = e.store.remove(ctx, c)
-		e.dropUnheld(ctx, id, reason, len(c.spans), retryAfter)
-	}
-}
 
 // releaseLoop sends held spans when their identity's gate opens, until
 // shutdown.
@@ -200,7 +65,7 @@ func (e *agent365Exporter) release(ctx context.Context, id identity) {
 			e.drop(ctx, dropTenantDiscovery, len(c.spans))
 			continue
 		}
-		g := &group{id: id, url: url, layout: c.layout}
+		g := &partition{id: id, url: url, layout: c.layout}
 		sendCtx := client.NewContext(ctx, c.info)
 		failures := e.send(sendCtx, c.buf, g, c.spans, c.layout.Size(c.spans), nil)
 		if ctx.Err() != nil {

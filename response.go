@@ -106,7 +106,7 @@ func correlationID(h http.Header) string {
 // partialSuccess counts and, when the service sends them, the per-span
 // results. Whatever the body holds, the request stays delivered: an
 // answer is never a reason to fail or retry.
-func (e *agent365Exporter) readAnswer(ctx context.Context, g *group, resp *http.Response, body []byte) {
+func (e *agent365Exporter) readAnswer(ctx context.Context, g *partition, resp *http.Response, body []byte) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return
 	}
@@ -121,7 +121,7 @@ func (e *agent365Exporter) readAnswer(ctx context.Context, g *group, resp *http.
 }
 
 // partialSuccess reads {"rejectedSpans":N,"errorMessage":".."}.
-func (e *agent365Exporter) partialSuccess(ctx context.Context, g *group, resp *http.Response, raw json.RawMessage) {
+func (e *agent365Exporter) partialSuccess(ctx context.Context, g *partition, resp *http.Response, raw json.RawMessage) {
 	if raw == nil {
 		return
 	}

@@ -165,7 +165,7 @@ func sanitizeReason(r string) string {
 // spanResults counts the results of an answer by status and reason, and
 // logs those that did not reach a destination, at most once a minute per
 // agent, status and reason.
-func (e *agent365Exporter) spanResults(ctx context.Context, g *group, resp *http.Response, raw json.RawMessage) {
+func (e *agent365Exporter) spanResults(ctx context.Context, g *partition, resp *http.Response, raw json.RawMessage) {
 	results := parseResults(raw)
 	if len(results) == 0 {
 		return

@@ -46,7 +46,7 @@ type failure struct {
 // send posts spans of group g, whose encodings are in buf and whose body is
 // size bytes. On 413 it splits the spans in two and sends each half, down
 // to single spans.
-func (e *agent365Exporter) send(ctx context.Context, buf []byte, g *group, spans []payload.Span, size int, failures []failure) []failure {
+func (e *agent365Exporter) send(ctx context.Context, buf []byte, g *partition, spans []payload.Span, size int, failures []failure) []failure {
 	body := e.bodies.get()
 	// The size is exact: one allocation at most, no regrowth.
 	body.buf = g.layout.AppendBody(slices.Grow(body.buf, size), buf, spans)
@@ -90,7 +90,7 @@ const (
 	outcomeTokenError = "token_error"
 )
 
-func (e *agent365Exporter) post(ctx context.Context, g *group, body *requestBody, nSpans int) result {
+func (e *agent365Exporter) post(ctx context.Context, g *partition, body *requestBody, nSpans int) result {
 	req, err := newPostRequest(ctx, g.url, body)
 	if err != nil {
 		return result{err: fmt.Errorf("building the request for tenant %s agent %s: %w", g.id.tenant, g.id.agent, err), permanent: true}

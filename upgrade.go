@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
@@ -48,4 +49,15 @@ func upgradeLegacy(m pcommon.Map) int {
 		renamed++
 	}
 	return renamed
+}
+
+// upgradeEvents renames legacy keys of a span's events; the span's own
+// attributes are upgraded while their identity is resolved.
+func upgradeEvents(span ptrace.Span) int {
+	n := 0
+	events := span.Events()
+	for i := 0; i < events.Len(); i++ {
+		n += upgradeLegacy(events.At(i).Attributes())
+	}
+	return n
 }

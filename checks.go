@@ -8,11 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
+	"github.com/agent365-otel/agent365exporter/internal/payload"
+	"github.com/agent365-otel/agent365exporter/internal/schema"
 )
 
 // missingKey is a required attribute a span of an operation lacked.
@@ -34,9 +37,9 @@ func newAgentFindings() *agentFindings {
 // maxPendingAgents bounds the agents a log summary remembers.
 const maxPendingAgents = 1000
 
-// validator counts spans missing required attributes and logs, at most
+// requiredChecks counts spans missing required attributes and logs, at most
 // once per interval, a summary that names the agents.
-type validator struct {
+type requiredChecks struct {
 	enforce   bool
 	interval  time.Duration
 	logger    *zap.Logger
@@ -49,18 +52,18 @@ type validator struct {
 	now     func() time.Time
 }
 
-func newValidator(cfg ValidationConfig, logger *zap.Logger, tb *metadata.TelemetryBuilder) *validator {
+func newRequiredChecks(cfg ValidationConfig, logger *zap.Logger, tb *metadata.TelemetryBuilder) *requiredChecks {
 	if cfg.Mode == ValidationOff {
 		return nil
 	}
-	return &validator{
+	return &requiredChecks{
 		enforce: cfg.Mode == ValidationEnforce, interval: cfg.LogInterval, logger: logger, telemetry: tb,
 		pending: map[identity]*agentFindings{}, opts: map[missingKey]metric.AddOption{}, now: time.Now,
 	}
 }
 
 // record merges one batch's findings: metrics now, the log summary when due.
-func (v *validator) record(ctx context.Context, findings map[identity]*agentFindings) {
+func (v *requiredChecks) record(ctx context.Context, findings map[identity]*agentFindings) {
 	if len(findings) == 0 {
 		return
 	}
@@ -100,7 +103,7 @@ func (v *validator) record(ctx context.Context, findings map[identity]*agentFind
 }
 
 // flush logs one line per agent and forgets the findings.
-func (v *validator) flush() {
+func (v *requiredChecks) flush() {
 	msg := "Spans miss attributes Agent 365 requires; the admin center and Defender show incomplete data for these agents until they set them"
 	if v.enforce {
 		msg = "Dropped spans missing attributes Agent 365 requires (validation.mode: enforce)"
@@ -136,4 +139,27 @@ func (f *agentFindings) summary() string {
 		parts = append(parts, op+": "+strings.Join(byOp[op], ", "))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// check records the required fields a span lacks in f and reports
+// whether the span may be sent.
+func (e *agent365Exporter) check(f *agentFindings, p *schema.Presence, span ptrace.Span, meta payload.SpanMeta) bool {
+	// The identity the payload names counts as present.
+	if meta.TenantID != "" {
+		p.Observe(schema.TenantID, meta.TenantID, false)
+	}
+	if meta.AgentID != "" {
+		p.Observe(schema.AgentID, meta.AgentID, false)
+	}
+	p.ObserveSpan(span)
+	// Counted under the canonical operation: "Chat" and "CHAT" are "chat".
+	op := schema.CanonicalOperation(meta.Op)
+	f.checked[op]++
+	if p.Complete(op) {
+		return true
+	}
+	p.Missing(op, func(field string) {
+		f.missing[missingKey{op: op, attr: field}]++
+	})
+	return !e.checks.enforce
 }
