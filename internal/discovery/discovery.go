@@ -55,20 +55,6 @@ func TenantIslandHost(category, tenantID string) (string, error) {
 	return "il-" + host, nil
 }
 
-// TenantHost is TenantIslandHost without the "il-" prefix (get_tenant_endpoint).
-func TenantHost(category, tenantID string) (string, error) {
-	return tenantHost(category, tenantID)
-}
-
-// TokenAudience returns the Power Platform API audience of category.
-func TokenAudience(category string) (string, error) {
-	suffix, ok := clusterSuffixes[category]
-	if !ok {
-		return "", unknownCategory(category)
-	}
-	return "https://" + suffix, nil
-}
-
 func tenantHost(category, tenantID string) (string, error) {
 	suffix, ok := clusterSuffixes[category]
 	if !ok {

@@ -37,9 +37,6 @@ func TestTenantIslandHostVectors(t *testing.T) {
 			got, err := TenantIslandHost(tt.category, tt.tenant)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
-			plain, err := TenantHost(tt.category, tt.tenant)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want[len("il-"):], plain)
 		})
 	}
 }
@@ -64,14 +61,6 @@ func TestTenantIslandHostErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.wantErr)
 		})
 	}
-}
-
-func TestTokenAudience(t *testing.T) {
-	got, err := TokenAudience("gov")
-	require.NoError(t, err)
-	assert.Equal(t, "https://api.gov.powerplatform.microsoft.us", got)
-	_, err = TokenAudience("nope")
-	require.Error(t, err)
 }
 
 func TestCategories(t *testing.T) {

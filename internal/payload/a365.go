@@ -120,62 +120,29 @@ func (f *A365) AppendSpan(dst []byte, span ptrace.Span, meta SpanMeta) []byte {
 	return append(dst, "}}"...)
 }
 
-// appendSpanAttributes writes a span's attributes, and the identity of meta
-// in place of any value the span had under those keys.
+// appendSpanAttributes writes a span's attributes as a JSON object, or
+// null when nothing is written.
 func appendSpanAttributes(dst []byte, m pcommon.Map, opts *Options, meta SpanMeta) []byte {
-	var skipTenant, skipAgent string
-	if meta.TenantID != "" {
-		skipTenant = "microsoft.tenant.id"
-	}
-	if meta.AgentID != "" {
-		skipAgent = "gen_ai.agent.id"
-	}
 	open := len(dst)
 	dst = append(dst, '{')
-	n := 0
-	for k, v := range m.All() {
-		if (skipTenant != "" && k == skipTenant) || (skipAgent != "" && k == skipAgent) {
-			continue
-		}
-		action, repl := Keep, ""
-		if opts != nil {
-			action, repl = opts.rewrite(meta.Op, k, v)
-			if action == Drop {
-				continue
-			}
-		}
-		if n > 0 {
-			dst = append(dst, ',')
-		}
-		n++
-		dst = AppendString(dst, k)
-		dst = append(dst, ':')
-		if action == Replace {
-			dst = AppendString(dst, repl)
-		} else {
-			dst = appendValue(dst, v, 0)
-		}
-	}
-	if skipTenant != "" {
-		dst = appendMember(dst, &n, skipTenant, meta.TenantID)
-	}
-	if skipAgent != "" {
-		dst = appendMember(dst, &n, skipAgent, meta.AgentID)
-	}
+	dst, n := appendMembers(dst, m, opts, meta, a365Member)
 	if n == 0 {
 		return append(dst[:open], "null"...)
 	}
 	return append(dst, '}')
 }
 
-func appendMember(dst []byte, n *int, key, value string) []byte {
-	if *n > 0 {
+// a365Member writes "key":value.
+func a365Member(dst []byte, n int, key string, v pcommon.Value, repl string, replaced bool) []byte {
+	if n > 0 {
 		dst = append(dst, ',')
 	}
-	*n++
 	dst = AppendString(dst, key)
 	dst = append(dst, ':')
-	return AppendString(dst, value)
+	if replaced {
+		return AppendString(dst, repl)
+	}
+	return appendValue(dst, v, 0)
 }
 
 // appendAttributes writes m as a JSON object, or null when nothing is written.

@@ -76,6 +76,46 @@ func (o *Options) rewrite(op, key string, v pcommon.Value) (Action, string) {
 	return Keep, ""
 }
 
+// Identity keys: the payload names the identity the span was sent under.
+const (
+	tenantKey = "microsoft.tenant.id"
+	agentKey  = "gen_ai.agent.id"
+)
+
+// memberFunc writes one attribute of a format: key with value v, or with
+// the string repl when replaced. n is the number written before it.
+type memberFunc func(dst []byte, n int, key string, v pcommon.Value, repl string, replaced bool) []byte
+
+// appendMembers writes the attributes of m with member, for every format
+// alike: the rewrites of opts apply, and the identity of meta, when set,
+// takes the place of the span's own under those keys, written last. It
+// returns how many it wrote.
+func appendMembers(dst []byte, m pcommon.Map, opts *Options, meta SpanMeta, member memberFunc) ([]byte, int) {
+	n := 0
+	for k, v := range m.All() {
+		if (meta.TenantID != "" && k == tenantKey) || (meta.AgentID != "" && k == agentKey) {
+			continue
+		}
+		action, repl := Keep, ""
+		if opts != nil {
+			if action, repl = opts.rewrite(meta.Op, k, v); action == Drop {
+				continue
+			}
+		}
+		dst = member(dst, n, k, v, repl, action == Replace)
+		n++
+	}
+	if meta.TenantID != "" {
+		dst = member(dst, n, tenantKey, pcommon.Value{}, meta.TenantID, true)
+		n++
+	}
+	if meta.AgentID != "" {
+		dst = member(dst, n, agentKey, pcommon.Value{}, meta.AgentID, true)
+		n++
+	}
+	return dst, n
+}
+
 func (o *Options) active() bool {
 	return o.SuppressInvokeAgentInput || o.Rewriter != nil
 }

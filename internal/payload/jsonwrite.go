@@ -170,14 +170,8 @@ func AppendFloat(dst []byte, f float64) []byte {
 	return append(dst, '.', '0')
 }
 
-// AppendBase64 appends b as a JSON string in standard base64.
-func AppendBase64(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	dst = base64.StdEncoding.AppendEncode(dst, b)
-	return append(dst, '"')
-}
-
-// appendByteSlice is AppendBase64 for a pdata byte slice, without copying
+// appendByteSlice appends a pdata byte slice as a JSON string in standard
+// base64, without copying
 // it: whole 3-byte groups encode independently, so 48-byte pieces can be
 // encoded one after the other.
 func appendByteSlice(dst []byte, b pcommon.ByteSlice) []byte {

@@ -162,41 +162,26 @@ func (f *OTLPJSON) AppendSpan(dst []byte, span ptrace.Span, meta SpanMeta) []byt
 // otlpAttributes writes m as an OTLP KeyValue list.
 func otlpAttributes(dst []byte, m pcommon.Map, opts *Options, meta SpanMeta) []byte {
 	dst = append(dst, '[')
-	n := 0
-	for k, v := range m.All() {
-		if (meta.TenantID != "" && k == "microsoft.tenant.id") || (meta.AgentID != "" && k == "gen_ai.agent.id") {
-			continue
-		}
-		action, repl := Keep, ""
-		if opts != nil {
-			if action, repl = opts.rewrite(meta.Op, k, v); action == Drop {
-				continue
-			}
-		}
-		dst = comma(dst, &n)
-		dst = append(dst, `{"key":`...)
-		dst = AppendString(dst, k)
-		dst = append(dst, `,"value":`...)
-		if action == Replace {
-			dst = append(dst, `{"stringValue":`...)
-			dst = AppendString(dst, repl)
-			dst = append(dst, '}')
-		} else {
-			dst = otlpValue(dst, v, 0)
-		}
-		dst = append(dst, '}')
-	}
-	for _, kv := range [2][2]string{{"microsoft.tenant.id", meta.TenantID}, {"gen_ai.agent.id", meta.AgentID}} {
-		if kv[1] != "" {
-			dst = comma(dst, &n)
-			dst = append(dst, `{"key":`...)
-			dst = AppendString(dst, kv[0])
-			dst = append(dst, `,"value":{"stringValue":`...)
-			dst = AppendString(dst, kv[1])
-			dst = append(dst, "}}"...)
-		}
-	}
+	dst, _ = appendMembers(dst, m, opts, meta, otlpMember)
 	return append(dst, ']')
+}
+
+// otlpMember writes {"key":key,"value":{...}}.
+func otlpMember(dst []byte, n int, key string, v pcommon.Value, repl string, replaced bool) []byte {
+	if n > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"key":`...)
+	dst = AppendString(dst, key)
+	dst = append(dst, `,"value":`...)
+	if replaced {
+		dst = append(dst, `{"stringValue":`...)
+		dst = AppendString(dst, repl)
+		dst = append(dst, '}')
+	} else {
+		dst = otlpValue(dst, v, 0)
+	}
+	return append(dst, '}')
 }
 
 func otlpValue(dst []byte, v pcommon.Value, depth int) []byte {
