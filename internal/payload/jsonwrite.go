@@ -171,9 +171,8 @@ func AppendFloat(dst []byte, f float64) []byte {
 }
 
 // appendByteSlice appends a pdata byte slice as a JSON string in standard
-// base64, without copying
-// it: whole 3-byte groups encode independently, so 48-byte pieces can be
-// encoded one after the other.
+// base64, without copying it: whole 3-byte groups encode independently, so
+// 48-byte pieces can be encoded one after the other.
 func appendByteSlice(dst []byte, b pcommon.ByteSlice) []byte {
 	var chunk [48]byte
 	dst = append(dst, '"')
