@@ -40,6 +40,7 @@ type admission struct {
 	ids      idCache
 	drops    [numDropReasons]int64
 	upgraded int
+	coerced  int
 	findings map[identity]*agentFindings
 }
 
@@ -53,7 +54,7 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 	defer func() {
 		a.ids = idCache{}
 		a.drops = [numDropReasons]int64{}
-		a.upgraded = 0
+		a.upgraded, a.coerced = 0, 0
 		clear(a.findings)
 		admissions.Put(a)
 	}()
@@ -90,6 +91,9 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 					a.drops[got.drop]++
 					return true
 				}
+				if presence != nil {
+					a.coerced += e.checkTypes(a.findingsOf(got.id), attrs, got.meta.Op)
+				}
 				if presence != nil && !e.check(a.findingsOf(got.id), presence, span, got.meta) {
 					a.drops[dropMissingRequired]++
 					return true
@@ -107,6 +111,9 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 	}
 	if a.upgraded > 0 {
 		e.telemetry.ExporterAgent365UpgradedAttributes.Add(ctx, int64(a.upgraded))
+	}
+	if a.coerced > 0 {
+		e.telemetry.ExporterAgent365CoercedAttributes.Add(ctx, int64(a.coerced))
 	}
 	if e.checks != nil {
 		e.checks.record(ctx, a.findings)

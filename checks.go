@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -23,15 +24,24 @@ type missingKey struct {
 	op, attr string
 }
 
-// agentFindings counts, for one agent, spans checked and spans missing
-// each required attribute.
+// mistypedKey is an attribute of a span of an operation that holds a
+// value of another type than the contract's.
+type mistypedKey struct {
+	op, attr string
+	got      string // the value's type
+	want     schema.Type
+}
+
+// agentFindings counts, for one agent, spans checked, spans missing each
+// required attribute, and spans holding an attribute of another type.
 type agentFindings struct {
-	checked map[string]int64 // by operation
-	missing map[missingKey]int64
+	checked  map[string]int64 // by operation
+	missing  map[missingKey]int64
+	mistyped map[mistypedKey]int64
 }
 
 func newAgentFindings() *agentFindings {
-	return &agentFindings{checked: map[string]int64{}, missing: map[missingKey]int64{}}
+	return &agentFindings{checked: map[string]int64{}, missing: map[missingKey]int64{}, mistyped: map[mistypedKey]int64{}}
 }
 
 // maxPendingAgents bounds the agents a log summary remembers.
@@ -41,6 +51,7 @@ const maxPendingAgents = 1000
 // once per interval, a summary that names the agents.
 type requiredChecks struct {
 	enforce   bool
+	coerce    bool
 	interval  time.Duration
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
@@ -57,7 +68,7 @@ func newRequiredChecks(cfg ValidationConfig, logger *zap.Logger, tb *metadata.Te
 		return nil
 	}
 	return &requiredChecks{
-		enforce: cfg.Mode == ValidationEnforce, interval: cfg.LogInterval, logger: logger, telemetry: tb,
+		enforce: cfg.Mode == ValidationEnforce, coerce: cfg.CoerceTypes, interval: cfg.LogInterval, logger: logger, telemetry: tb,
 		pending: map[identity]*agentFindings{}, opts: map[missingKey]metric.AddOption{}, now: time.Now,
 	}
 }
@@ -78,7 +89,16 @@ func (v *requiredChecks) record(ctx context.Context, findings map[identity]*agen
 			}
 			v.telemetry.ExporterAgent365MissingAttributes.Add(ctx, n, opt)
 		}
-		if len(f.missing) == 0 {
+		for k, n := range f.mistyped {
+			mk := missingKey{op: k.op, attr: k.attr}
+			opt, ok := v.opts[mk]
+			if !ok {
+				opt = metric.WithAttributeSet(attribute.NewSet(attribute.String("operation", k.op), attribute.String("attribute", k.attr)))
+				v.opts[mk] = opt
+			}
+			v.telemetry.ExporterAgent365MistypedAttributes.Add(ctx, n, opt)
+		}
+		if len(f.missing) == 0 && len(f.mistyped) == 0 {
 			continue
 		}
 		p, ok := v.pending[id]
@@ -95,6 +115,9 @@ func (v *requiredChecks) record(ctx context.Context, findings map[identity]*agen
 		for k, n := range f.missing {
 			p.missing[k] += n
 		}
+		for k, n := range f.mistyped {
+			p.mistyped[k] += n
+		}
 	}
 	if now := v.now(); len(v.pending) > 0 && now.Sub(v.last) >= v.interval {
 		v.last = now
@@ -109,7 +132,18 @@ func (v *requiredChecks) flush() {
 		msg = "Dropped spans missing attributes Agent 365 requires (validation.mode: enforce)"
 	}
 	for id, f := range v.pending {
-		v.logger.Warn(msg, zap.String("tenant_id", id.tenant), zap.String("agent_id", id.agent), zap.String("missing", f.summary()))
+		fields := []zap.Field{zap.String("tenant_id", id.tenant), zap.String("agent_id", id.agent)}
+		if len(f.missing) > 0 {
+			fields = append(fields, zap.String("missing", f.summary()))
+		}
+		if len(f.mistyped) > 0 {
+			fields = append(fields, zap.String("mistyped", f.typeSummary()))
+		}
+		m := msg
+		if len(f.missing) == 0 {
+			m = "Spans hold attributes of another type than Agent 365's contract says; set validation.coerce_types to convert those that convert without loss"
+		}
+		v.logger.Warn(m, fields...)
 	}
 	clear(v.pending)
 }
@@ -139,6 +173,41 @@ func (f *agentFindings) summary() string {
 		parts = append(parts, op+": "+strings.Join(byOp[op], ", "))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// typeSummary reads "chat: server.port is Int, the contract says String (3 of 10 spans); ...".
+func (f *agentFindings) typeSummary() string {
+	keys := make([]mistypedKey, 0, len(f.mistyped))
+	for k := range f.mistyped {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b mistypedKey) int {
+		return strings.Compare(a.op+"\x00"+a.attr+"\x00"+a.got, b.op+"\x00"+b.attr+"\x00"+b.got)
+	})
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %s is %s, the contract says %s (%d of %d spans)", k.op, k.attr, k.got, k.want, f.mistyped[k], f.checked[k.op]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// checkTypes records in f the attributes of a span whose value has another
+// type than the contract's, or, with coerce_types, converts those that
+// convert without loss. It returns how many it converted.
+func (e *agent365Exporter) checkTypes(f *agentFindings, attrs pcommon.Map, op string) int {
+	converted := 0
+	for k, v := range attrs.All() {
+		want, ok := schema.TypeOf(k)
+		if !ok || want.Matches(v) || v.Type() == pcommon.ValueTypeEmpty {
+			continue
+		}
+		if e.checks.coerce && want.Convert(v) {
+			converted++
+			continue
+		}
+		f.mistyped[mistypedKey{op: schema.CanonicalOperation(op), attr: k, got: v.Type().String(), want: want}]++
+	}
+	return converted
 }
 
 // check records the required fields a span lacks in f and reports

@@ -69,7 +69,7 @@ type Config struct {
 	Validation ValidationConfig `mapstructure:"validation"`
 
 	// Format is the body shape: a365 (the SDKs' flattened JSON) or otlp_json.
-	Format string `mapstructure:"format"`
+	Format Format `mapstructure:"format"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -102,48 +102,39 @@ type GateConfig struct {
 	MaxHeldBytes int `mapstructure:"max_held_bytes"`
 }
 
-// ValidationConfig sets how spans missing required attributes are treated.
+// ValidationConfig sets how spans are checked against the attribute
+// contract of the service.
 type ValidationConfig struct {
-	// Mode is off, report (count and log them) or enforce (drop them).
-	Mode string `mapstructure:"mode"`
+	// Mode is off, report (count and log spans that miss required
+	// attributes or hold values of another type) or enforce (also drop
+	// spans that miss required attributes).
+	Mode ValidationMode `mapstructure:"mode"`
 	// LogInterval is the least time between two summaries in the log.
 	LogInterval time.Duration `mapstructure:"log_interval"`
+	// CoerceTypes converts, in place, a value of another type than the
+	// contract's when the conversion is lossless (server.port 443 to "443",
+	// "33" to 33 for a token count, "stop" to ["stop"]); otherwise such
+	// values are only reported.
+	CoerceTypes bool `mapstructure:"coerce_types"`
 }
-
-// Validation modes.
-const (
-	ValidationOff     = "off"
-	ValidationReport  = "report"
-	ValidationEnforce = "enforce"
-)
 
 // RedactRule changes the values of some attribute keys before they leave
 // the collector.
 type RedactRule struct {
 	// Keys are the attribute keys the rule applies to.
 	Keys []string `mapstructure:"keys"`
+	// Classes adds the keys of these privacy classes of the service's
+	// contract (EUII, EUPI, CustomerContent, OII), legacy names included.
+	Classes []PrivacyClass `mapstructure:"classes"`
 	// Action is drop, replace (with the marker "[REDACTED]") or hash
 	// ("sha256:" and the hex SHA-256, or HMAC-SHA256 with hash_key).
-	Action string `mapstructure:"action"`
+	Action RedactAction `mapstructure:"action"`
 	// Operations limits the rule to spans of these operations; empty: all.
 	Operations []string `mapstructure:"operations"`
 	// HashKey makes hash an HMAC, so that short values cannot be guessed
 	// from their hash.
 	HashKey configopaque.String `mapstructure:"hash_key"`
 }
-
-// Redaction actions.
-const (
-	RedactDrop    = "drop"
-	RedactReplace = "replace"
-	RedactHash    = "hash"
-)
-
-// Body formats.
-const (
-	FormatA365     = "a365"
-	FormatOTLPJSON = "otlp_json"
-)
 
 // Size bounds of requests and spans.
 const (
@@ -174,9 +165,14 @@ func (cfg *Config) spanLimit(envelope int) int {
 
 var _ component.Config = (*Config)(nil)
 
-// Validate checks the configuration and says what to change.
+// Validate checks the configuration and says what to change. Its sections
+// validate themselves (identity, gate, validation, each redact rule); what
+// spans sections is checked here.
 func (cfg *Config) Validate() error {
 	var errs []error
+	if err := cfg.EndpointDiscovery.Check(); err != nil {
+		errs = append(errs, err)
+	}
 	switch cfg.EndpointDiscovery {
 	case discovery.ModeGlobal:
 		if err := validateEndpoint(cfg.ClientConfig.Endpoint); err != nil {
@@ -187,9 +183,6 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("cluster_category %q is unknown; use one of %s",
 				cfg.ClusterCategory, strings.Join(discovery.Categories(), ", ")))
 		}
-	default:
-		errs = append(errs, fmt.Errorf("endpoint_discovery %q is unknown; use %q (current routes under endpoint) or %q (legacy per-tenant island hosts)",
-			cfg.EndpointDiscovery, discovery.ModeGlobal, discovery.ModeTenantIsland))
 	}
 	if err := validateProxy(cfg.ClientConfig.ProxyURL, cfg.ClientConfig.Endpoint, cfg.EndpointDiscovery); err != nil {
 		errs = append(errs, err)
@@ -198,9 +191,6 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("timeout must be positive (default 30s): without it a hung connection holds a request, and the collector's shutdown, forever; got %s", cfg.ClientConfig.Timeout))
 	}
 	errs = append(errs, cfg.validateSizes()...)
-	if cfg.Gate.MaxRetryAfter <= 0 {
-		errs = append(errs, fmt.Errorf("gate.max_retry_after must be positive (default 1h), got %s", cfg.Gate.MaxRetryAfter))
-	}
 	if cfg.Gate.MaxHeldBytes < cfg.MaxPayloadBytes {
 		errs = append(errs, fmt.Errorf("gate.max_held_bytes (%d) must be at least max_payload_bytes (%d), so that one request's spans can be held (default 67108864)",
 			cfg.Gate.MaxHeldBytes, cfg.MaxPayloadBytes))
@@ -216,59 +206,115 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("operations[%d] is empty; list operation names such as %q", i, "invoke_agent"))
 		}
 	}
-	if id := cfg.Identity.DefaultTenantID; id != "" {
-		if err := discovery.CheckID(id); err != nil {
+	errs = append(errs, cfg.validateIslandTenants()...)
+	if err := cfg.Format.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// validateIslandTenants: under tenant_island discovery every configured
+// tenant id must also make an island host.
+func (cfg *Config) validateIslandTenants() []error {
+	if cfg.EndpointDiscovery != discovery.ModeTenantIsland || !discovery.ValidCategory(cfg.ClusterCategory) {
+		return nil
+	}
+	var errs []error
+	if id := cfg.Identity.DefaultTenantID; id != "" && discovery.CheckID(id) == nil {
+		if _, err := discovery.TenantIslandHost(cfg.ClusterCategory, id); err != nil {
 			errs = append(errs, fmt.Errorf("identity.default_tenant_id: %w", err))
-		} else if cfg.EndpointDiscovery == discovery.ModeTenantIsland {
-			if _, err := discovery.TenantIslandHost(cfg.ClusterCategory, id); err != nil && discovery.ValidCategory(cfg.ClusterCategory) {
-				errs = append(errs, fmt.Errorf("identity.default_tenant_id: %w", err))
-			}
 		}
 	}
-	if id := cfg.Identity.DefaultAgentID; id != "" {
-		if err := discovery.CheckID(id); err != nil {
-			errs = append(errs, fmt.Errorf("identity.default_agent_id: %w", err))
+	for i, t := range cfg.Identity.AllowedTenants {
+		if discovery.CheckID(t) != nil {
+			continue
+		}
+		if _, err := discovery.TenantIslandHost(cfg.ClusterCategory, t); err != nil {
+			errs = append(errs, fmt.Errorf("identity.allowed_tenants[%d]: %w", i, err))
 		}
 	}
-	errs = append(errs, cfg.validateAllowLists()...)
-	switch cfg.Validation.Mode {
-	case ValidationOff, ValidationReport, ValidationEnforce:
-	default:
-		errs = append(errs, fmt.Errorf("validation.mode %q is unknown; use %q, %q (count and log spans missing required attributes) or %q (drop them)",
-			cfg.Validation.Mode, ValidationOff, ValidationReport, ValidationEnforce))
-	}
-	if cfg.Validation.LogInterval < 0 {
-		errs = append(errs, fmt.Errorf("validation.log_interval must not be negative, got %s", cfg.Validation.LogInterval))
-	}
-	for i, r := range cfg.Redact {
-		if len(r.Keys) == 0 {
-			errs = append(errs, fmt.Errorf("redact[%d].keys must list at least one attribute key, such as %q", i, "gen_ai.input.messages"))
-		}
-		for j, k := range r.Keys {
-			if strings.TrimSpace(k) == "" {
-				errs = append(errs, fmt.Errorf("redact[%d].keys[%d] is empty", i, j))
-			} else if schema.IdentityKeys(k) {
-				errs = append(errs, fmt.Errorf("redact[%d].keys[%d]: %q routes the span (identity or operation) and cannot be redacted", i, j, k))
-			}
-		}
-		switch r.Action {
-		case RedactDrop, RedactReplace, RedactHash:
-		default:
-			errs = append(errs, fmt.Errorf("redact[%d].action %q is unknown; use %q, %q or %q", i, r.Action, RedactDrop, RedactReplace, RedactHash))
-		}
-		if r.HashKey != "" && r.Action != RedactHash {
-			errs = append(errs, fmt.Errorf("redact[%d].hash_key is set but action is %q; it only applies to %q", i, r.Action, RedactHash))
-		}
-		for j, op := range r.Operations {
-			if strings.TrimSpace(op) == "" {
-				errs = append(errs, fmt.Errorf("redact[%d].operations[%d] is empty", i, j))
-			}
+	return errs
+}
+
+// Validate checks the identity section.
+func (id *IdentityConfig) Validate() error {
+	var errs []error
+	if id.DefaultTenantID != "" {
+		if err := discovery.CheckID(id.DefaultTenantID); err != nil {
+			errs = append(errs, fmt.Errorf("default_tenant_id: %w", err))
 		}
 	}
-	switch cfg.Format {
-	case FormatA365, FormatOTLPJSON:
-	default:
-		errs = append(errs, fmt.Errorf("format %q is unknown; use %q (the Agent 365 SDKs' JSON) or %q (standard OTLP/HTTP JSON)", cfg.Format, FormatA365, FormatOTLPJSON))
+	if id.DefaultAgentID != "" {
+		if err := discovery.CheckID(id.DefaultAgentID); err != nil {
+			errs = append(errs, fmt.Errorf("default_agent_id: %w", err))
+		}
+	}
+	errs = append(errs, validateAllowList("allowed_tenants", "tenant", id.AllowedTenants, true)...)
+	errs = append(errs, validateAllowList("allowed_agents", "agent", id.AllowedAgents, false)...)
+	if id.DefaultTenantID != "" && len(id.AllowedTenants) > 0 && !newAllowList(id.AllowedTenants, true).allows(strings.TrimSpace(id.DefaultTenantID)) {
+		errs = append(errs, fmt.Errorf("default_tenant_id %q is not in allowed_tenants: spans that name no tenant would all be dropped", id.DefaultTenantID))
+	}
+	if id.DefaultAgentID != "" && len(id.AllowedAgents) > 0 && !newAllowList(id.AllowedAgents, false).allows(strings.TrimSpace(id.DefaultAgentID)) {
+		errs = append(errs, fmt.Errorf("default_agent_id %q is not in allowed_agents: spans that name no agent would all be dropped", id.DefaultAgentID))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the gate section.
+func (g *GateConfig) Validate() error {
+	var errs []error
+	if g.MaxRetryAfter <= 0 {
+		errs = append(errs, fmt.Errorf("max_retry_after must be positive (default 1h), got %s", g.MaxRetryAfter))
+	}
+	if g.MaxHeldBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_held_bytes must be positive (default 67108864), got %d", g.MaxHeldBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the validation section.
+func (v *ValidationConfig) Validate() error {
+	var errs []error
+	if err := v.Mode.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if v.LogInterval < 0 {
+		errs = append(errs, fmt.Errorf("log_interval must not be negative, got %s", v.LogInterval))
+	}
+	if v.CoerceTypes && v.Mode == ValidationOff {
+		errs = append(errs, errors.New("coerce_types needs the attributes checked: set mode to report or enforce"))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks one redact rule.
+func (r *RedactRule) Validate() error {
+	var errs []error
+	if len(r.Keys) == 0 && len(r.Classes) == 0 {
+		errs = append(errs, fmt.Errorf("keys or classes must name what to redact, such as keys: [%s] or classes: [EUII]", "gen_ai.input.messages"))
+	}
+	for j, k := range r.Keys {
+		if strings.TrimSpace(k) == "" {
+			errs = append(errs, fmt.Errorf("keys[%d] is empty", j))
+		} else if schema.IdentityKeys(k) {
+			errs = append(errs, fmt.Errorf("keys[%d]: %q routes the span (identity or operation) and cannot be redacted", j, k))
+		}
+	}
+	for j, c := range r.Classes {
+		if _, err := c.class(); err != nil {
+			errs = append(errs, fmt.Errorf("classes[%d]: %w", j, err))
+		}
+	}
+	if err := r.Action.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if r.HashKey != "" && r.Action != RedactHash {
+		errs = append(errs, fmt.Errorf("hash_key is set but action is %q; it only applies to %q", r.Action, RedactHash))
+	}
+	for j, op := range r.Operations {
+		if strings.TrimSpace(op) == "" {
+			errs = append(errs, fmt.Errorf("operations[%d] is empty", j))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -296,31 +342,6 @@ func (cfg *Config) validateSizes() []error {
 	if spanOK && payloadOK && cfg.MaxSpanBytes > cfg.MaxPayloadBytes-payloadEnvelopeReserve {
 		errs = append(errs, fmt.Errorf("max_span_bytes (%d) must leave %d bytes of max_payload_bytes (%d) for the resource and scope of a request: set it to at most %d",
 			cfg.MaxSpanBytes, payloadEnvelopeReserve, cfg.MaxPayloadBytes, cfg.MaxPayloadBytes-payloadEnvelopeReserve))
-	}
-	return errs
-}
-
-// validateAllowLists checks identity.allowed_tenants and allowed_agents:
-// usable ids, each once, and the configured defaults among them.
-func (cfg *Config) validateAllowLists() []error {
-	id := cfg.Identity
-	errs := validateAllowList("identity.allowed_tenants", "tenant", id.AllowedTenants, true)
-	if cfg.EndpointDiscovery == discovery.ModeTenantIsland && discovery.ValidCategory(cfg.ClusterCategory) {
-		for i, t := range id.AllowedTenants {
-			if discovery.CheckID(t) != nil {
-				continue
-			}
-			if _, err := discovery.TenantIslandHost(cfg.ClusterCategory, t); err != nil {
-				errs = append(errs, fmt.Errorf("identity.allowed_tenants[%d]: %w", i, err))
-			}
-		}
-	}
-	errs = append(errs, validateAllowList("identity.allowed_agents", "agent", id.AllowedAgents, false)...)
-	if id.DefaultTenantID != "" && len(id.AllowedTenants) > 0 && !newAllowList(id.AllowedTenants, true).allows(strings.TrimSpace(id.DefaultTenantID)) {
-		errs = append(errs, fmt.Errorf("identity.default_tenant_id %q is not in identity.allowed_tenants: spans that name no tenant would all be dropped", id.DefaultTenantID))
-	}
-	if id.DefaultAgentID != "" && len(id.AllowedAgents) > 0 && !newAllowList(id.AllowedAgents, false).allows(strings.TrimSpace(id.DefaultAgentID)) {
-		errs = append(errs, fmt.Errorf("identity.default_agent_id %q is not in identity.allowed_agents: spans that name no agent would all be dropped", id.DefaultAgentID))
 	}
 	return errs
 }

@@ -129,6 +129,12 @@ func TestLoadValidConfigs(t *testing.T) {
 	assert.Equal(t, RedactHash, cfg.Redact[0].Action)
 	assert.NotEmpty(t, cfg.Redact[0].HashKey)
 
+	cfg, err = loadConfig(t, "privacy_classes")
+	require.NoError(t, err)
+	assert.True(t, cfg.Validation.CoerceTypes)
+	assert.Equal(t, []PrivacyClass{"EUII", "CustomerContent"}, cfg.Redact[0].Classes, "classes read in any letter case")
+	assert.Equal(t, []PrivacyClass{"EUPI"}, cfg.Redact[1].Classes)
+
 	cfg, err = loadConfig(t, "no_queue")
 	require.NoError(t, err)
 	assert.False(t, cfg.QueueConfig.HasValue())
@@ -162,16 +168,18 @@ func TestLoadInvalidConfigs(t *testing.T) {
 		{"ftp_endpoint", "must start with https://"},
 		{"no_host", "has no host"},
 		{"endpoint_query", "must not have a query or fragment"},
-		{"bad_default_tenant", "identity.default_tenant_id: invalid id: character '/'"},
-		{"bad_default_agent", "identity.default_agent_id: invalid id: character ' '"},
+		{"bad_default_tenant", "identity: default_tenant_id: invalid id: character '/'"},
+		{"bad_default_agent", "identity: default_agent_id: invalid id: character ' '"},
 		{"island_short_tenant", "identity.default_tenant_id: invalid tenant id: normalized tenant identifier must be at least 3 characters"},
 		{"zero_concurrency", "max_concurrent_requests must be at least 1"},
-		{"bad_validation_mode", `validation.mode "strict" is unknown; use "off", "report" (count and log spans missing required attributes) or "enforce" (drop them)`},
-		{"negative_log_interval", "validation.log_interval must not be negative"},
-		{"bad_redact_action", `redact[0].action "mask" is unknown; use "drop", "replace" or "hash"`},
-		{"redact_no_keys", "redact[0].keys must list at least one attribute key"},
-		{"redact_identity_key", `redact[0].keys[0]: "gen_ai.agent.id" routes the span (identity or operation) and cannot be redacted`},
-		{"hash_key_without_hash", `redact[0].hash_key is set but action is "replace"`},
+		{"bad_validation_mode", `'validation.mode' mode "strict" is unknown; use "off", "report" (count and log spans missing required attributes) or "enforce" (drop them)`},
+		{"negative_log_interval", "validation: log_interval must not be negative"},
+		{"bad_redact_action", `'redact[0].action' action "mask" is unknown; use "drop", "replace" or "hash"`},
+		{"redact_no_keys", "redact::0: keys or classes must name what to redact"},
+		{"redact_bad_class", `unknown privacy class "PII": use EUII, EUPI, CustomerContent or OII`},
+		{"coerce_without_checks", "validation: coerce_types needs the attributes checked: set mode to report or enforce"},
+		{"redact_identity_key", `redact::0: keys[0]: "gen_ai.agent.id" routes the span (identity or operation) and cannot be redacted`},
+		{"hash_key_without_hash", `redact::0: hash_key is set but action is "replace"`},
 		{"bad_format", `format "protobuf" is unknown; use "a365" (the Agent 365 SDKs' JSON) or "otlp_json"`},
 
 		{"typo_top_level", `unknown key "max_span_byte" in the agent365 exporter configuration; did you mean "max_span_bytes"?`},
@@ -196,14 +204,14 @@ func TestLoadInvalidConfigs(t *testing.T) {
 		{"http_endpoint_remote_https_proxy", `proxy_url "https://proxy.example.com:3128" is not a loopback host, but endpoint "http://localhost:4319" is plain http`},
 		{"proxy_without_scheme", `proxy_url "proxy.example.com:3128" must be a URL such as http://proxy.example.com:3128 (schemes http, https, socks5)`},
 
-		{"allowed_tenant_blank", "identity.allowed_tenants[0] is empty; list tenant ids, or remove the key to accept every tenant"},
-		{"allowed_tenant_invalid", "identity.allowed_tenants[1]: invalid id: character '/'"},
-		{"allowed_tenant_twice", `identity.allowed_tenants[1] "E3064512-CC6D-4703-BE71-A2ECAECAA98A" repeats identity.allowed_tenants[0] (tenant ids match ignoring case)`},
-		{"allowed_agent_twice", `identity.allowed_agents[2] "agent-1" repeats identity.allowed_agents[0]`},
-		{"allowed_agent_blank", "identity.allowed_agents[0] is empty; list agent ids, or remove the key to accept every agent"},
+		{"allowed_tenant_blank", "identity: allowed_tenants[0] is empty; list tenant ids, or remove the key to accept every tenant"},
+		{"allowed_tenant_invalid", "identity: allowed_tenants[1]: invalid id: character '/'"},
+		{"allowed_tenant_twice", `identity: allowed_tenants[1] "E3064512-CC6D-4703-BE71-A2ECAECAA98A" repeats allowed_tenants[0] (tenant ids match ignoring case)`},
+		{"allowed_agent_twice", `identity: allowed_agents[2] "agent-1" repeats allowed_agents[0]`},
+		{"allowed_agent_blank", "identity: allowed_agents[0] is empty; list agent ids, or remove the key to accept every agent"},
 		{"allowed_tenant_island_short", "identity.allowed_tenants[0]: invalid tenant id: normalized tenant identifier must be at least 3 characters"},
-		{"default_tenant_not_allowed", `identity.default_tenant_id "aaaabbbb-0000-cccc-1111-dddd2222eeee" is not in identity.allowed_tenants: spans that name no tenant would all be dropped`},
-		{"default_agent_not_allowed", `identity.default_agent_id "agent-2" is not in identity.allowed_agents: spans that name no agent would all be dropped`},
+		{"default_tenant_not_allowed", `identity: default_tenant_id "aaaabbbb-0000-cccc-1111-dddd2222eeee" is not in allowed_tenants: spans that name no tenant would all be dropped`},
+		{"default_agent_not_allowed", `identity: default_agent_id "agent-2" is not in allowed_agents: spans that name no agent would all be dropped`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,7 +337,7 @@ func TestEnvListExpansion(t *testing.T) {
 			require.NoError(t, err)
 			cfg := NewFactory().CreateDefaultConfig().(*Config)
 			require.NoError(t, conf.Unmarshal(cfg))
-			require.NoError(t, cfg.Validate())
+			require.NoError(t, confmap.Validate(cfg))
 			assert.Equal(t, tt.want, cfg.Identity.AllowedTenants)
 		})
 	}
@@ -343,7 +351,7 @@ func TestEnvListExpansion(t *testing.T) {
 	require.NoError(t, err)
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	require.NoError(t, conf.Unmarshal(cfg))
-	require.ErrorContains(t, cfg.Validate(), "identity.allowed_tenants[0] is empty")
+	require.ErrorContains(t, confmap.Validate(cfg), "identity: allowed_tenants[0] is empty")
 }
 
 func TestAuthWarning(t *testing.T) {

@@ -42,14 +42,9 @@ func deliveredAttrs(t *testing.T, svc *fakeService) []map[string]any {
 func TestValidationReport(t *testing.T) {
 	svc := newFakeService(t)
 	h := newHarness(t, svc.URL, func(c *Config) { c.Validation.LogInterval = time.Hour })
-	complete := sample.Traces(oneAgent, 1, turnStart, sample.Options{})
-	require.NoError(t, h.exp.ConsumeTraces(context.Background(), complete))
-	assert.Equal(t, int64(0), h.counter(t, "otelcol_exporter_agent365_missing_attributes"), "sample spans are complete")
-	assert.Zero(t, h.logs.FilterMessageSnippet("miss attributes").Len())
-
 	lacking := sample.Traces(oneAgent, 3, turnStart.Add(time.Hour), sample.Options{Omit: []string{"user.email", "gen_ai.request.model"}})
 	require.NoError(t, h.exp.ConsumeTraces(context.Background(), lacking))
-	assert.Len(t, deliveredAttrs(t, svc), 16, "report mode sends everything")
+	assert.Len(t, deliveredAttrs(t, svc), 12, "report mode sends everything")
 	assert.Equal(t, int64(3), h.counter(t, "otelcol_exporter_agent365_missing_attributes",
 		attribute.String("operation", "invoke_agent"), attribute.String("attribute", "user.email")))
 	assert.Equal(t, int64(3), h.counter(t, "otelcol_exporter_agent365_missing_attributes",
@@ -65,10 +60,53 @@ func TestValidationReport(t *testing.T) {
 	assert.Equal(t, oneAgent[0].TenantID, fields["tenant_id"])
 	assert.Equal(t, "chat: gen_ai.request.model (3 of 3 spans), user.email (3 of 3 spans); execute_tool: user.email (3 of 3 spans); "+
 		"invoke_agent: user.email (3 of 3 spans); output_messages: user.email (3 of 3 spans)", fields["missing"])
+	// The SDKs send server.port as an int; the contract says String.
+	assert.Equal(t, "chat: server.port is Int, the contract says String (3 of 3 spans); "+
+		"execute_tool: server.port is Int, the contract says String (3 of 3 spans); "+
+		"invoke_agent: server.port is Int, the contract says String (3 of 3 spans)", fields["mistyped"])
 
-	// Within the interval, no second summary.
+	// Within the interval, no second summary; complete spans add nothing missing.
+	complete := sample.Traces(oneAgent, 1, turnStart, sample.Options{})
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), complete))
 	require.NoError(t, h.exp.ConsumeTraces(context.Background(), lacking))
 	assert.Equal(t, 1, h.logs.FilterMessageSnippet("miss attributes").Len())
+	assert.Equal(t, int64(30), h.counter(t, "otelcol_exporter_agent365_missing_attributes"))
+}
+
+func TestValidationTypes(t *testing.T) {
+	td := func() ptrace.Traces {
+		return newTraces().span("chat", "chat", tenantA, agent1, map[string]any{
+			"server.port":                    443,                   // String in the contract: converts
+			"gen_ai.usage.input_tokens":      "33",                  // Int: converts
+			"gen_ai.usage.output_tokens":     "033",                 // Int: "033" would not come back as itself
+			"gen_ai.response.finish_reasons": "stop",                // StringArray: converts
+			"gen_ai.request.model":           []any{"gpt-4o-mini"}, // String: a list does not
+		}).build()
+	}
+	t.Run("report", func(t *testing.T) {
+		svc := newFakeService(t)
+		h := newHarness(t, svc.URL, nil)
+		require.NoError(t, h.exp.ConsumeTraces(context.Background(), td()))
+		attrs := deliveredAttrs(t, svc)[0]
+		assert.Equal(t, float64(443), attrs["server.port"], "never changed by default")
+		assert.Equal(t, "33", attrs["gen_ai.usage.input_tokens"])
+		assert.Equal(t, int64(5), h.counter(t, "otelcol_exporter_agent365_mistyped_attributes", attribute.String("operation", "chat")))
+		assert.Zero(t, h.counter(t, "otelcol_exporter_agent365_coerced_attributes"))
+	})
+	t.Run("coerce_types", func(t *testing.T) {
+		svc := newFakeService(t)
+		h := newHarness(t, svc.URL, func(c *Config) { c.Validation.CoerceTypes = true })
+		require.NoError(t, h.exp.ConsumeTraces(context.Background(), td()))
+		attrs := deliveredAttrs(t, svc)[0]
+		assert.Equal(t, "443", attrs["server.port"])
+		assert.Equal(t, float64(33), attrs["gen_ai.usage.input_tokens"])
+		assert.Equal(t, []any{"stop"}, attrs["gen_ai.response.finish_reasons"])
+		assert.Equal(t, "033", attrs["gen_ai.usage.output_tokens"], "not lossless: left as it is and reported")
+		assert.Equal(t, []any{"gpt-4o-mini"}, attrs["gen_ai.request.model"])
+		assert.Equal(t, int64(3), h.counter(t, "otelcol_exporter_agent365_coerced_attributes"))
+		assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_mistyped_attributes", attribute.String("attribute", "gen_ai.usage.output_tokens")))
+		assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_mistyped_attributes", attribute.String("attribute", "gen_ai.request.model")))
+	})
 }
 
 func TestValidationEnforce(t *testing.T) {
@@ -454,4 +492,41 @@ func TestOTLPJSONFormat(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int{sample.DefaultAgents[0].AgentID: 8, sample.DefaultAgents[1].AgentID: 8, sample.DefaultAgents[2].AgentID: 8}, byAgent)
 	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_agent365_truncated_spans"))
+}
+
+func TestRedactionByPrivacyClass(t *testing.T) {
+	svc := newFakeService(t)
+	h := newHarness(t, svc.URL, func(c *Config) {
+		c.UpgradeLegacyAttributes = false
+		c.Redact = []RedactRule{
+			{Classes: []PrivacyClass{"EUII"}, Action: RedactDrop},
+			{Classes: []PrivacyClass{"EUPI"}, Action: RedactHash, HashKey: "k"},
+			{Classes: []PrivacyClass{"CustomerContent"}, Action: RedactReplace, Operations: []string{"invoke_agent"}},
+		}
+	})
+	attrs := map[string]any{
+		"user.name": "Alex Wilber", "user.email": "alex@contoso.example", "client.address": "10.0.0.7",
+		"microsoft.agent.user.email": "agent@contoso.example", "gen_ai.caller.upn": "legacy@contoso.example", // EUII, legacy name included
+		"user.id": "bbbbbbbb-cccc-dddd-2222-333333333333", "gen_ai.conversation.id": "conv-1", // EUPI
+		"gen_ai.input.messages": `{"version":"0.1.0","messages":[]}`, "gen_ai.agent.name": "Travel Agent", // CustomerContent
+		"server.address": "agent.contoso.example", // OII: kept
+	}
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), newTraces().
+		span("invoke", "invoke_agent", tenantA, agent1, attrs).span("chat", "chat", tenantA, agent1, attrs).build()))
+	got := deliveredAttrs(t, svc)
+	require.Len(t, got, 2)
+	for _, a := range got {
+		for _, k := range []string{"user.name", "user.email", "client.address", "microsoft.agent.user.email", "gen_ai.caller.upn"} {
+			assert.NotContains(t, a, k)
+		}
+		assert.Regexp(t, `^hmac-sha256:[0-9a-f]{64}$`, a["user.id"])
+		assert.Regexp(t, `^hmac-sha256:[0-9a-f]{64}$`, a["gen_ai.conversation.id"])
+		// Identity keys are EUPI too, but route the span: never redacted.
+		assert.Equal(t, tenantA, a["microsoft.tenant.id"])
+		assert.Equal(t, agent1, a["gen_ai.agent.id"])
+		assert.Equal(t, "agent.contoso.example", a["server.address"])
+	}
+	assert.Equal(t, RedactedMarker, got[0]["gen_ai.input.messages"], "CustomerContent replaced on invoke_agent")
+	assert.Equal(t, RedactedMarker, got[0]["gen_ai.agent.name"])
+	assert.Equal(t, `{"version":"0.1.0","messages":[]}`, got[1]["gen_ai.input.messages"], "the rule covers invoke_agent only")
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -21,7 +22,7 @@ type redactor struct {
 }
 
 type redactRule struct {
-	action string
+	action RedactAction
 	ops    []string // empty: every operation
 	key    []byte   // HMAC key for hash; nil: plain SHA-256
 }
@@ -36,11 +37,30 @@ func newRedactor(rules []RedactRule) *redactor {
 		if rule.HashKey != "" {
 			rr.key = []byte(rule.HashKey)
 		}
-		for _, k := range rule.Keys {
+		for _, k := range ruleKeys(rule) {
 			r.byKey[k] = append(r.byKey[k], rr)
 		}
 	}
 	return r
+}
+
+// ruleKeys are the keys a rule names, and those of its classes; identity
+// and operation keys route the span and are never redacted, whatever
+// their class.
+func ruleKeys(rule RedactRule) []string {
+	keys := slices.Clone(rule.Keys)
+	for _, c := range rule.Classes {
+		class, err := c.class()
+		if err != nil {
+			continue // refused by Validate
+		}
+		for _, k := range schema.KeysOfClass(class) {
+			if !schema.IdentityKeys(k) && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
 }
 
 var _ payload.Rewriter = (*redactor)(nil)

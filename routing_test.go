@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -221,7 +222,7 @@ func TestResolveAllowLists(t *testing.T) {
 			cfg := NewFactory().CreateDefaultConfig().(*Config)
 			cfg.Identity.AllowedTenants, cfg.Identity.AllowedAgents = tt.tenants, tt.agents
 			cfg.Identity.DefaultTenantID = tt.defTenant
-			require.NoError(t, cfg.Validate())
+			require.NoError(t, confmap.Validate(cfg))
 			c := newIdentityResolver(cfg)
 			attrs := pcommon.NewMap()
 			require.NoError(t, attrs.FromRaw(tt.span))

@@ -18,6 +18,26 @@ const (
 	ModeTenantIsland Mode = "tenant_island"
 )
 
+// UnmarshalText reads a mode, refusing unknown ones.
+func (m *Mode) UnmarshalText(text []byte) error {
+	v := Mode(text)
+	if err := v.Check(); err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// Check reports an unknown mode, saying which ones there are.
+func (m Mode) Check() error {
+	switch m {
+	case ModeGlobal, ModeTenantIsland:
+		return nil
+	}
+	return fmt.Errorf("endpoint_discovery %q is unknown; use %q (current routes under endpoint) or %q (legacy per-tenant island hosts)",
+		string(m), ModeGlobal, ModeTenantIsland)
+}
+
 // Router builds the request URL of a (tenant, agent) pair.
 type Router struct {
 	mode     Mode

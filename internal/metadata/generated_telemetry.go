@@ -34,6 +34,8 @@ type TelemetryBuilder struct {
 	ExporterAgent365TruncatedSpans     metric.Int64Counter
 	ExporterAgent365MissingAttributes  metric.Int64Counter
 	ExporterAgent365UpgradedAttributes metric.Int64Counter
+	ExporterAgent365MistypedAttributes metric.Int64Counter
+	ExporterAgent365CoercedAttributes  metric.Int64Counter
 }
 
 // RegisterExporterAgent365GatedIdentitiesCallback sets callback for observable ExporterAgent365GatedIdentities metric.
@@ -160,6 +162,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	b.ExporterAgent365UpgradedAttributes, err = b.meter.Int64Counter(
 		"otelcol_exporter_agent365_upgraded_attributes",
 		metric.WithDescription("Attributes renamed from their legacy name to the current one. [alpha]"),
+		metric.WithUnit("{attribute}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365MistypedAttributes, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_mistyped_attributes",
+		metric.WithDescription("Spans holding an attribute of another type than the service's contract says, by operation and attribute. [alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ExporterAgent365CoercedAttributes, err = b.meter.Int64Counter(
+		"otelcol_exporter_agent365_coerced_attributes",
+		metric.WithDescription("Attribute values converted to the contract's type without loss (validation.coerce_types). [alpha]"),
 		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)

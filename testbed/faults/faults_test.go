@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -371,4 +372,44 @@ func TestFaultsResultsFromTheSinkAgreeWithTheExporter(t *testing.T) {
 	assert.Equal(t, st.Results["not_routed"], r.exp.counter(t, "otelcol_exporter_agent365_span_results", attribute.String("status", "not_routed")))
 	assert.Equal(t, st.Results["sent"], r.exp.counter(t, "otelcol_exporter_agent365_span_results", attribute.String("status", "sent")))
 	assert.Equal(t, int64(8), st.Results["not_routed"], "the Travel Agent's 8 spans, for one destination")
+}
+
+// TestSinkReportAgreesWithTheExporter: for the same spans, a365sink's
+// report (what the service would see) and the exporter's own counts of
+// missing and mistyped attributes are the same, operation by operation.
+func TestSinkReportAgreesWithTheExporter(t *testing.T) {
+	r := newFaultRig(t, rigOptions{})
+	td := sample.Traces(sample.DefaultAgents, 9, turnStart, sample.Options{Omit: []string{"user.email", "gen_ai.tool.call.result", "client.address"}})
+	r.sendTraces(t, td)
+	delivered, _ := r.ledger(t)
+	require.Equal(t, 36, delivered)
+
+	rep := r.sink.Report()
+	sinkMissing, sinkMistyped := map[string]int64{}, map[string]int64{}
+	for _, a := range rep.Agents {
+		for _, op := range a.Operations {
+			for _, m := range op.Missing {
+				sinkMissing[op.Name+"/"+m.Attribute] += m.Spans
+			}
+			for _, m := range op.Mistyped {
+				attr, _, _ := strings.Cut(m.Finding, " ")
+				sinkMistyped[op.Name+"/"+attr] += m.Spans
+			}
+		}
+	}
+	require.NotEmpty(t, sinkMissing)
+	require.NotEmpty(t, sinkMistyped, "the sample sends server.port as an int, as the SDKs do")
+	for key, n := range sinkMissing {
+		op, attr, _ := strings.Cut(key, "/")
+		assert.Equal(t, n, r.exp.counter(t, "otelcol_exporter_agent365_missing_attributes", attribute.String("operation", op), attribute.String("attribute", attr)), key)
+	}
+	for key, n := range sinkMistyped {
+		op, attr, _ := strings.Cut(key, "/")
+		assert.Equal(t, n, r.exp.counter(t, "otelcol_exporter_agent365_mistyped_attributes", attribute.String("operation", op), attribute.String("attribute", attr)), key)
+	}
+	var total int64
+	for _, n := range sinkMissing {
+		total += n
+	}
+	assert.Equal(t, total, r.exp.counter(t, "otelcol_exporter_agent365_missing_attributes"), "nothing the sink does not see")
 }

@@ -198,7 +198,12 @@ func (r *faultRig) send(t *testing.T, turns int, start time.Time) {
 // sendAgents pushes turns of the given agents.
 func (r *faultRig) sendAgents(t *testing.T, agents []sample.Agent, turns int, start time.Time) {
 	t.Helper()
-	td := sample.Traces(agents, turns, start, sample.Options{})
+	r.sendTraces(t, sample.Traces(agents, turns, start, sample.Options{}))
+}
+
+// sendTraces pushes td, remembering its spans for the ledger.
+func (r *faultRig) sendTraces(t *testing.T, td ptrace.Traces) {
+	t.Helper()
 	for id := range spanIDs(td) {
 		r.sent[id] = true
 	}

@@ -369,6 +369,7 @@ type spanResult struct {
 	rejected   string // why the span is rejected; "" when accepted
 	agentName  string
 	missing    []string
+	mistyped   []string // "server.port is Int, the contract says String"
 	mismatches []mismatch
 	legacy     []string
 	shape      []string
@@ -408,6 +409,11 @@ func analyze(e *spanEntry, tenant, agent string) spanResult {
 		}
 		if _, ok := schema.Renames[k]; ok {
 			res.legacy = append(res.legacy, k)
+		}
+		if want, ok := schema.TypeOf(k); ok && !empty {
+			if got := jsonType(raw); !jsonTypeMatches(want, got, raw) {
+				res.mistyped = append(res.mistyped, fmt.Sprintf("%s is %s, the contract says %s", k, got, want))
+			}
 		}
 		switch k {
 		case schema.TenantID:
@@ -474,4 +480,46 @@ func plural(n int, word string) string {
 // else, has a start time.
 func countJSONSpans(body []byte) int {
 	return bytes.Count(body, []byte(`"startTimeUnixNano"`)) + bytes.Count(body, []byte(`"start_time_unix_nano"`))
+}
+
+// jsonType names the type of a JSON attribute value as pdata would hold
+// it: Str, Int (an integer number), Double, Bool, Slice or Map.
+func jsonType(raw json.RawMessage) string {
+	switch firstByte(raw) {
+	case '"':
+		return "Str"
+	case '[':
+		return "Slice"
+	case '{':
+		return "Map"
+	case 't', 'f':
+		return "Bool"
+	}
+	if bytes.ContainsAny(raw, ".eE") {
+		return "Double"
+	}
+	return "Int"
+}
+
+// jsonTypeMatches tells whether a value of JSON type got is of the
+// contract's type want, as the exporter's check does.
+func jsonTypeMatches(want schema.Type, got string, raw json.RawMessage) bool {
+	switch want {
+	case schema.TypeString:
+		return got == "Str"
+	case schema.TypeInt:
+		return got == "Int"
+	case schema.TypeStringArray:
+		var list []json.RawMessage
+		if got != "Slice" || json.Unmarshal(raw, &list) != nil {
+			return false
+		}
+		for _, v := range list {
+			if firstByte(v) != '"' {
+				return false
+			}
+		}
+		return true
+	}
+	return true
 }

@@ -59,6 +59,16 @@ type OperationReport struct {
 	// spans lack, attributes and span fields such as parentSpanId, in the
 	// contract's order, with the number of spans lacking each.
 	Missing []MissingAttribute `json:"missing,omitempty"`
+	// Mistyped lists the attributes spans hold with another type than the
+	// contract's, as the exporter reports them.
+	Mistyped []MistypedAttribute `json:"mistyped,omitempty"`
+}
+
+// MistypedAttribute is an attribute some spans hold with another type.
+type MistypedAttribute struct {
+	// Finding reads "server.port is Int, the contract says String".
+	Finding string `json:"finding"`
+	Spans   int64  `json:"spans"`
 }
 
 // MissingAttribute is a required attribute some spans lack.
@@ -107,8 +117,9 @@ const maxDistinct = 100
 type agentKey struct{ tenant, agent string }
 
 type opState struct {
-	spans   int64
-	missing map[string]int64
+	spans    int64
+	missing  map[string]int64
+	mistyped map[string]int64
 }
 
 type agentState struct {
@@ -162,12 +173,15 @@ func (r *reportState) add(rt route, results []spanResult) {
 		}
 		op := a.ops[res.op]
 		if op == nil {
-			op = &opState{missing: map[string]int64{}}
+			op = &opState{missing: map[string]int64{}, mistyped: map[string]int64{}}
 			a.ops[res.op] = op
 		}
 		op.spans++
 		for _, m := range res.missing {
 			op.missing[m]++
+		}
+		for _, m := range res.mistyped {
+			incBounded(op.mistyped, m)
 		}
 		for _, m := range res.mismatches {
 			if _, ok := a.mismatches[m]; ok || len(a.mismatches) < maxDistinct {
@@ -213,6 +227,10 @@ func (r *reportState) snapshot() Report {
 				return cmp.Or(cmp.Compare(indexOr(order, x.Attribute), indexOr(order, y.Attribute)),
 					strings.Compare(x.Attribute, y.Attribute))
 			})
+			for f, n := range op.mistyped {
+				or.Mistyped = append(or.Mistyped, MistypedAttribute{Finding: f, Spans: n})
+			}
+			slices.SortFunc(or.Mistyped, func(x, y MistypedAttribute) int { return strings.Compare(x.Finding, y.Finding) })
 			missing = missing || len(or.Missing) > 0
 			ar.Operations = append(ar.Operations, or)
 		}
@@ -304,11 +322,14 @@ func WriteText(w io.Writer, rep Report) error {
 			fmt.Fprintf(&b, "    %s: %s", op.Name, plural64(op.Spans, "span"))
 			if len(op.Missing) == 0 {
 				b.WriteString(", all required attributes present\n")
-				continue
+			} else {
+				b.WriteString("\n")
 			}
-			b.WriteString("\n")
 			for _, m := range op.Missing {
 				fmt.Fprintf(&b, "      missing: %s (%d of %d spans)\n", m.Attribute, m.Spans, op.Spans)
+			}
+			for _, m := range op.Mistyped {
+				fmt.Fprintf(&b, "      type: %s (%d of %d spans)\n", m.Finding, m.Spans, op.Spans)
 			}
 		}
 		if a.Rejected > 0 {
