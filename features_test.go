@@ -76,10 +76,10 @@ func TestValidationReport(t *testing.T) {
 func TestValidationTypes(t *testing.T) {
 	td := func() ptrace.Traces {
 		return newTraces().span("chat", "chat", tenantA, agent1, map[string]any{
-			"server.port":                    443,                   // String in the contract: converts
-			"gen_ai.usage.input_tokens":      "33",                  // Int: converts
-			"gen_ai.usage.output_tokens":     "033",                 // Int: "033" would not come back as itself
-			"gen_ai.response.finish_reasons": "stop",                // StringArray: converts
+			"server.port":                    443,                  // String in the contract: converts
+			"gen_ai.usage.input_tokens":      "33",                 // Int: converts
+			"gen_ai.usage.output_tokens":     "033",                // Int: "033" would not come back as itself
+			"gen_ai.response.finish_reasons": "stop",               // StringArray: converts
 			"gen_ai.request.model":           []any{"gpt-4o-mini"}, // String: a list does not
 		}).build()
 	}
