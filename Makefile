@@ -75,13 +75,15 @@ build: otelcol bin/a365sink bin/a365demo
 otelcol: $(OTELCOL)
 
 $(OTELCOL): $(OCB) builder-config.yaml $(GO_SOURCES)
-	GOWORK=off $(OCB) --config builder-config.yaml
+	@GOWORK=off scripts/with-progress.sh "Building bin/otelcol-agent365 with OCB $(OCB_VERSION) (the first build downloads and compiles a whole collector: about 2 to 4 minutes on 2 cores; later builds take seconds)" \
+	  $(OCB) --config builder-config.yaml
 	@mkdir -p bin
 	cp _build/otelcol-agent365 $@
 
 $(OCB):
 	@mkdir -p $(TOOLS)
-	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+	@scripts/with-progress.sh "Installing OCB $(OCB_VERSION), the OpenTelemetry Collector Builder, into .tools/ (once: about a minute)" \
+	  env GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 	mv $(TOOLS)/builder $@
 
 bin/%: $(GO_SOURCES)

@@ -64,6 +64,7 @@ func TestRunScriptStopsOnInterrupt(t *testing.T) {
 		t.Fatalf("the script did not stop on SIGINT:\n%s", p.out.String())
 	}
 	assert.Contains(t, p.out.String(), "Stopped.")
+	assert.NoError(t, p.err, "Ctrl-C is how the demo stops: a clean exit, so that make reports no error")
 	for _, port := range []string{sinkPort, healthPort} {
 		l, err := net.Listen("tcp", "127.0.0.1:"+port)
 		if assert.NoError(t, err, "port %s still in use", port) {
