@@ -17,7 +17,7 @@ FUZZ_TARGETS := .:FuzzClassify .:FuzzConfigUnmarshal \
 	./internal/payload:FuzzDecodeA365 ./internal/payload:FuzzA365EncodeDecode \
 	./internal/truncate:FuzzTruncate ./internal/discovery:FuzzTenantIslandHost ./internal/discovery:FuzzRouterURL
 
-.PHONY: run test unit test-bigendian fuzz lint build otelcol tools bench loadtest soak fmt tidy clean
+.PHONY: run test unit test-bigendian fuzz lint build otelcol tools bench loadtest soak fmt tidy clean sdkagent
 
 ## run: build, start the collector and a365sink, send a demo conversation, show the report.
 run: build
@@ -27,9 +27,23 @@ run: build
 ## big-endian run, a short fuzz run.
 test: lint build unit test-bigendian fuzz
 
-## unit: the Go tests of every package (the end-to-end tests use the binaries in bin/).
-unit:
+## unit: the Go tests of every package (the end-to-end tests use the binaries in
+## bin/ and the SDK agent), and of the receiver's module.
+unit: sdkagent
 	$(GO) test $(GOTEST_FLAGS) ./...
+	cd receiver && $(GO) test $(GOTEST_FLAGS) ./...
+
+SDKAGENT := e2e/sdkagent
+
+## sdkagent: the Node.js agent of the receiver's end-to-end tests, with
+## Microsoft's Agent 365 SDK as its package-lock.json pins it (npm ci).
+sdkagent: $(SDKAGENT)/node_modules/.installed
+
+$(SDKAGENT)/node_modules/.installed: $(SDKAGENT)/package.json $(SDKAGENT)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "sdkagent: npm not found; the receiver's end-to-end tests need Node.js 20 or later, with npm" >&2; exit 1; }
+	cd $(SDKAGENT) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # The packages whose tests run on a big-endian machine: the JSON writers read
 # text a word at a time, and the root package's tests send real payloads
@@ -57,12 +71,14 @@ fuzz:
 	  pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+	cd receiver && $(GO) test -run '^$$' -fuzz '^FuzzDecodeAndCheck$$' -fuzztime $(FUZZTIME) .
 
 ## lint: formatting and vet.
 lint:
 	@out=$$(gofmt -l $(filter %.go,$(GO_SOURCES))); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd receiver && $(GO) vet ./...
 
 ## build: the collector distribution and the tools.
 build: otelcol bin/a365sink bin/a365demo
