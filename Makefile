@@ -8,7 +8,7 @@ OCB := $(TOOLS)/builder-$(OCB_VERSION)
 OTELCOL := bin/otelcol-agent365
 # The modules: the exporter (the root), the agent365auth extension, and the
 # testbed (a365sink, demo, load test, fault matrix, end-to-end tests).
-MODULES := . ./auth ./testbed
+MODULES := . ./auth ./receiver ./testbed
 GO_SOURCES := $(shell git ls-files --cached --others --exclude-standard '*.go' '*go.mod' '*go.sum' 2>/dev/null)
 
 # A count, not a duration: a duration -fuzztime can fail spuriously with
@@ -20,7 +20,7 @@ FUZZ_TARGETS := .:FuzzResolveIdentity .:FuzzConfigUnmarshal \
 	./internal/payload:FuzzDecodeA365 ./internal/payload:FuzzA365EncodeDecode \
 	./internal/truncate:FuzzTruncate ./internal/discovery:FuzzTenantIslandHost ./internal/discovery:FuzzRouterURL
 
-.PHONY: run test unit test-bigendian fuzz lint build otelcol tools bench loadtest soak fmt tidy clean
+.PHONY: run test unit test-bigendian fuzz lint build otelcol tools bench loadtest soak fmt tidy clean sdkagent
 
 ## run: build, start the collector and a365sink, send a demo conversation, show the report.
 run: build
@@ -31,9 +31,21 @@ run: build
 test: lint build unit test-bigendian fuzz
 
 ## unit: the Go tests of every package of every module (the end-to-end
-## tests use the binaries in bin/).
-unit:
+## tests use the binaries in bin/ and the SDK agent).
+unit: sdkagent
 	@set -e; for m in $(MODULES); do echo "test $$m"; (cd $$m && $(GO) test $(GOTEST_FLAGS) ./...); done
+
+SDKAGENT := testbed/e2e/sdkagent
+
+## sdkagent: the Node.js agent of the receiver's end-to-end tests, with
+## Microsoft's Agent 365 SDK as its package-lock.json pins it (npm ci).
+sdkagent: $(SDKAGENT)/node_modules/.installed
+
+$(SDKAGENT)/node_modules/.installed: $(SDKAGENT)/package.json $(SDKAGENT)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "sdkagent: npm not found; the receiver's end-to-end tests need Node.js 20 or later, with npm" >&2; exit 1; }
+	cd $(SDKAGENT) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # The packages whose tests run on a big-endian machine: the JSON writers read
 # text a word at a time, and the root package's tests send real payloads
@@ -61,6 +73,7 @@ fuzz:
 	  pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+	cd receiver && $(GO) test -run '^$$' -fuzz '^FuzzDecodeAndCheck$$' -fuzztime $(FUZZTIME) .
 
 ## lint: formatting and vet.
 lint:
