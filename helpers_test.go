@@ -22,12 +22,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/agent365-otel/agent365exporter/internal/metadata"
+	"github.com/agent365-otel/agent365exporter/internal/telemetrytest"
 )
 
 const (
@@ -252,25 +252,7 @@ func newHarnessWithAuth(t *testing.T, endpoint string, a *testAuth, mutate func(
 // counter sums the data points of an int counter whose attributes include attrs.
 func (h *harness) counter(t *testing.T, name string, attrs ...attribute.KeyValue) int64 {
 	t.Helper()
-	m, err := h.tel.GetMetric(name)
-	if err != nil {
-		return 0
-	}
-	sum, ok := m.Data.(metricdata.Sum[int64])
-	require.True(t, ok, "%s is not an int counter", name)
-	var total int64
-	for _, dp := range sum.DataPoints {
-		match := true
-		for _, a := range attrs {
-			if v, ok := dp.Attributes.Value(a.Key); !ok || v != a.Value {
-				match = false
-			}
-		}
-		if match {
-			total += dp.Value
-		}
-	}
-	return total
+	return telemetrytest.Counter(t, h.tel, name, attrs...)
 }
 
 // dropped counts spans dropped for reason, or for any reason when it is "".
@@ -284,17 +266,7 @@ func (h *harness) dropped(t *testing.T, reason string) int64 {
 // gauge reads an int gauge (0 when it has no data point).
 func (h *harness) gauge(t *testing.T, name string) int64 {
 	t.Helper()
-	m, err := h.tel.GetMetric(name)
-	if err != nil {
-		return 0
-	}
-	g, ok := m.Data.(metricdata.Gauge[int64])
-	require.True(t, ok, "%s is not an int gauge", name)
-	var total int64
-	for _, dp := range g.DataPoints {
-		total += dp.Value
-	}
-	return total
+	return telemetrytest.Gauge(t, h.tel, name)
 }
 
 // traceBuilder builds test traces.

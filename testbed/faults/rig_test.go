@@ -25,7 +25,6 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -33,6 +32,7 @@ import (
 	agent365exporter "github.com/agent365-otel/agent365exporter"
 	"github.com/agent365-otel/agent365exporter/auth"
 	"github.com/agent365-otel/agent365exporter/internal/sample"
+	"github.com/agent365-otel/agent365exporter/internal/telemetrytest"
 	"github.com/agent365-otel/agent365exporter/testbed/internal/sink"
 )
 
@@ -335,25 +335,7 @@ type harness struct {
 // counter sums the data points of an int counter whose attributes include attrs.
 func (h *harness) counter(t *testing.T, name string, attrs ...attribute.KeyValue) int64 {
 	t.Helper()
-	m, err := h.tel.GetMetric(name)
-	if err != nil {
-		return 0
-	}
-	sum, ok := m.Data.(metricdata.Sum[int64])
-	require.True(t, ok, "%s is not an int counter", name)
-	var total int64
-	for _, dp := range sum.DataPoints {
-		match := true
-		for _, a := range attrs {
-			if v, ok := dp.Attributes.Value(a.Key); !ok || v != a.Value {
-				match = false
-			}
-		}
-		if match {
-			total += dp.Value
-		}
-	}
-	return total
+	return telemetrytest.Counter(t, h.tel, name, attrs...)
 }
 
 // dropped counts spans dropped for reason, or for any reason when it is "".
@@ -367,30 +349,11 @@ func (h *harness) dropped(t *testing.T, reason string) int64 {
 // droppedByReason reads every reason's count.
 func (h *harness) droppedByReason(t *testing.T) map[string]int64 {
 	t.Helper()
-	out := map[string]int64{}
-	m, err := h.tel.GetMetric("otelcol_exporter_agent365_dropped_spans")
-	if err != nil {
-		return out
-	}
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		v, _ := dp.Attributes.Value("reason")
-		out[v.AsString()] += dp.Value
-	}
-	return out
+	return telemetrytest.CounterBy(t, h.tel, "otelcol_exporter_agent365_dropped_spans", "reason")
 }
 
 // gauge reads an int gauge (0 when it has no data point).
 func (h *harness) gauge(t *testing.T, name string) int64 {
 	t.Helper()
-	m, err := h.tel.GetMetric(name)
-	if err != nil {
-		return 0
-	}
-	g, ok := m.Data.(metricdata.Gauge[int64])
-	require.True(t, ok, "%s is not an int gauge", name)
-	var total int64
-	for _, dp := range g.DataPoints {
-		total += dp.Value
-	}
-	return total
+	return telemetrytest.Gauge(t, h.tel, name)
 }
