@@ -7,7 +7,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -33,16 +32,15 @@ func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Endpoint = DefaultEndpoint
 	client.Timeout = 30 * time.Second
-	queue := exporterhelper.NewDefaultQueueConfig()
 	// Batching in the queue, in place of the batch processor, as the
 	// collector's batching migration recommends (its gate,
 	// pkg.exporterhelper.queueBatchEnabled, is still off at v0.165):
 	// flush_timeout 200ms, min_size 8192 spans, no max_size (max_payload_bytes
-	// bounds each request), no partition.
-	queue.Batch = configoptional.Some(exporterhelper.NewDefaultBatchConfig())
+	// bounds each request), no partition. metadata.yaml's sending_queue
+	// declares it.
 	return &Config{
 		ClientConfig:            client,
-		QueueConfig:             configoptional.Some(queue),
+		QueueConfig:             metadata.NewDefaultSendingQueueConfig(),
 		RetryConfig:             configretry.NewDefaultBackOffConfig(),
 		EndpointDiscovery:       discovery.ModeGlobal,
 		UseS2SEndpoint:          true,
