@@ -632,3 +632,9 @@ func TestTokenFailureHasItsOwnOutcome(t *testing.T) {
 	_, err := h.tel.GetMetric("otelcol_exporter_agent365_request_size")
 	assert.Error(t, err, "no request body went out")
 }
+
+func TestStatusClassStaysBounded(t *testing.T) {
+	for code, want := range map[int]string{200: "2xx", 204: "2xx", 307: "3xx", 429: "4xx", 503: "5xx", 100: "other", 600: "other", 999: "other", 0: "other"} {
+		assert.Equal(t, want, statusClass(code), "%d", code)
+	}
+}

@@ -139,7 +139,7 @@ func (e *agent365Exporter) post(ctx context.Context, g *partition, body *request
 	}()
 	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
 	respText := scrub(string(respBody), sentAuthorization(resp, req))
-	class := strconv.Itoa(resp.StatusCode/100) + "xx"
+	class := statusClass(resp.StatusCode)
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		e.countRequest(ctx, outcomeSuccess, class)
@@ -171,6 +171,15 @@ func (e *agent365Exporter) post(ctx context.Context, g *partition, body *request
 		e.logger.Warn("Agent 365 request failed; it will be retried"+hint(resp), fields...)
 	}
 	return r
+}
+
+// statusClass is the status_class attribute of a status code: 2xx to 5xx,
+// "other" for anything else a server may send, so the label stays bounded.
+func statusClass(code int) string {
+	if code < 200 || code >= 600 {
+		return "other"
+	}
+	return strconv.Itoa(code/100) + "xx"
 }
 
 // newPostRequest is a POST of body; the transport holds the body's buffer
