@@ -46,6 +46,18 @@ func TestVersionsAgree(t *testing.T) {
 	// v1.N with v0.(N+94) since v1.17.0/v0.111.0.
 	assert.Equal(t, minor(t, v1)+94, minor(t, v0), "go.mod: core %s and %s are not one release", v0, v1)
 
+	// Every module of the repository requires the same release.
+	for _, mod := range []string{"auth/go.mod", "receiver/go.mod", "testbed/go.mod"} {
+		versions := map[string]string{}
+		for _, m := range goModRequire.FindAllStringSubmatch(read(mod), -1) {
+			versions[m[1]] = m[2]
+		}
+		require.NotEmpty(t, versions, mod)
+		m0, m1 := releaseOf(t, mod, versions)
+		assert.Equal(t, v0, m0, "%s and go.mod require different core releases", mod)
+		assert.Equal(t, v1, m1, "%s and go.mod require different core releases", mod)
+	}
+
 	// builder-config.yaml: core at the same versions, contrib at the same
 	// minor release (a patch release of contrib may follow core's).
 	var manifest map[string]any
