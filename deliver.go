@@ -42,47 +42,53 @@ func (e *agent365Exporter) holdJobs(ctx context.Context, info client.Info, buf [
 // attempt sends one request and settles its spans. It reports whether the
 // identity's gate is still open.
 func (e *agent365Exporter) attempt(ctx context.Context, info client.Info, buf []byte, j plannedRequest) bool {
-	failures := e.send(ctx, buf, j.part, j.spans, j.size, nil)
-	retry, open := e.settleFailures(ctx, j.part.id, failures)
-	if len(retry) > 0 {
-		e.hold(ctx, newHeldChunk(j.part, buf, retry), info)
+	out := e.settleFailures(ctx, j.part.id, e.send(ctx, buf, j.part, j.spans, j.size, nil))
+	if len(out.retry) > 0 {
+		if out.decision.hold {
+			e.hold(ctx, newHeldChunk(j.part, buf, out.retry), info)
+		} else {
+			e.dropUnheld(ctx, j.part.id, out.decision.drop, len(out.retry), out.retryAfter)
+			if out.decision.drop == dropRetryAfterTooLong {
+				e.dropAllHeld(ctx, j.part.id, out.decision.drop, out.retryAfter)
+			}
+		}
 	}
-	return open
+	return !out.gated || out.decision.drop == dropRetryDisabled
 }
 
-// settleFailures drops the spans of final failures, gates the identity when
-// a failure calls for it, and returns the spans to hold (none when the
-// gate decided to drop them). open tells whether the identity may go on.
-func (e *agent365Exporter) settleFailures(ctx context.Context, id identity, failures []failure) (retry []payload.Span, open bool) {
+// settledRequest is what a request's failures come to: the spans to send
+// again, and what the identity's gate decided.
+type settledRequest struct {
+	retry      []payload.Span
+	gated      bool // the gate was told of the failure
+	decision   gateDecision
+	retryAfter time.Duration
+}
+
+// settleFailures drops the spans of final failures, tells the gate of the
+// failure when it calls for a wait, and returns the spans to send again
+// with the gate's decision (hold them, or drop them with a reason).
+func (e *agent365Exporter) settleFailures(ctx context.Context, id identity, failures []failure) settledRequest {
+	var out settledRequest
 	if len(failures) == 0 {
 		e.gate.succeeded(id)
-		return nil, true
+		return out
 	}
-	var retryAfter time.Duration
-	gates := false
 	for _, f := range failures {
 		if f.gates {
-			gates = true
-			retryAfter = max(retryAfter, f.retryAfter)
+			out.gated = true
+			out.retryAfter = max(out.retryAfter, f.retryAfter)
 		}
 		if f.permanent {
 			e.drop(ctx, f.reason, len(f.spans))
 		} else {
-			retry = append(retry, f.spans...)
+			out.retry = append(out.retry, f.spans...)
 		}
 	}
-	if !gates {
-		return nil, true
+	if out.gated {
+		out.decision = e.gate.failed(id, out.retryAfter, len(out.retry) == 0)
 	}
-	d := e.gate.failed(id, retryAfter, len(retry) == 0)
-	if len(retry) > 0 && !d.hold {
-		e.dropUnheld(ctx, id, d.drop, len(retry), retryAfter)
-		retry = nil
-		if d.drop == dropRetryAfterTooLong {
-			e.dropAllHeld(ctx, id, d.drop, retryAfter)
-		}
-	}
-	return retry, d.drop == dropRetryDisabled
+	return out
 }
 
 // hold puts c behind its identity's gate, on disk first when the queue is

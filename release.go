@@ -71,15 +71,28 @@ func (e *agent365Exporter) release(ctx context.Context, id identity) {
 		if ctx.Err() != nil {
 			return // shutting down: c stays held
 		}
-		retry, _ := e.settleFailures(ctx, id, failures)
-		switch {
-		case len(retry) == 0:
+		out := e.settleFailures(ctx, id, failures)
+		if len(out.retry) == 0 {
 			e.gate.settle(c, nil)
 			_ = e.store.remove(ctx, c)
-		case len(retry) < len(c.spans):
-			rest := c.remainder(retry)
+			continue
+		}
+		if len(out.retry) < len(c.spans) {
+			// What was delivered or dropped leaves the chunk.
+			rest := c.remainder(out.retry)
 			_ = e.store.put(ctx, rest)
 			e.gate.settle(c, rest)
+			c = rest
+		}
+		switch out.decision.drop {
+		case 0:
+			// c stays first in line; the gate is closed again.
+		case dropRetryAfterTooLong:
+			e.dropAllHeld(ctx, id, out.decision.drop, out.retryAfter)
+		default:
+			e.gate.settle(c, nil)
+			_ = e.store.remove(ctx, c)
+			e.dropUnheld(ctx, id, out.decision.drop, len(c.spans), out.retryAfter)
 		}
 	}
 }
