@@ -23,7 +23,6 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
@@ -32,39 +31,6 @@ import (
 
 	"github.com/agent365-otel/agent365exporter/receiver/internal/metadata"
 )
-
-func TestComponentFactoryType(t *testing.T) {
-	require.Equal(t, "agent365", NewFactory().Type().String())
-	require.Equal(t, metadata.TracesStability, NewFactory().TracesStability())
-}
-
-func TestComponentConfigStruct(t *testing.T) {
-	require.NoError(t, componenttest.CheckConfigStruct(NewFactory().CreateDefaultConfig()))
-}
-
-// TestComponentLifecycle: with metadata.yaml's tests::config, the receiver
-// shuts down without a start, and starts and shuts down.
-func TestComponentLifecycle(t *testing.T) {
-	factory := NewFactory()
-	cm, err := confmaptest.LoadConf("metadata.yaml")
-	require.NoError(t, err)
-	cfg := factory.CreateDefaultConfig()
-	sub, err := cm.Sub("tests::config")
-	require.NoError(t, err)
-	require.NoError(t, sub.Unmarshal(&cfg))
-
-	t.Run("shutdown without start", func(t *testing.T) {
-		rcv, err := factory.CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-		require.NoError(t, err)
-		require.NoError(t, rcv.Shutdown(context.Background()))
-	})
-	t.Run("start and shutdown", func(t *testing.T) {
-		rcv, err := factory.CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-		require.NoError(t, err)
-		require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-		require.NoError(t, rcv.Shutdown(context.Background()))
-	})
-}
 
 // TestStartFailsOnBusyPort: a port already taken fails Start, with the
 // address in the error.

@@ -1,4 +1,4 @@
-package agent365receiver
+package metadatatest
 
 import (
 	"testing"
