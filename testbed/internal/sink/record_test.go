@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agent365-otel/agent365exporter/internal/payload"
@@ -64,16 +65,50 @@ func TestRecordsA365SpansExactly(t *testing.T) {
 	assert.NotContains(t, string(data), `\u003c`, "no HTML escaping")
 }
 
-func TestRecordKeepsUnusualJSONIntact(t *testing.T) {
-	h := newHarness(t, Config{}, true)
-	span := spanJSON(1, map[string]any{
-		"gen_ai.operation.name": "chat", "html": "<b>&</b>", "unicode": "é ✓ 😀", "n": 1.5e300, "big": uint64(18446744073709551615),
-	})
-	r := h.post(t, globalPath(tenantA, agent1), bodyJSON(span))
-	require.Equal(t, http.StatusOK, r.status, r.body)
-	recs := h.records(t)
-	require.Len(t, recs, 1)
-	assert.Equal(t, span, string(recs[0].Span))
+// TestRecordIsTheSpanAsTheExporterWritesIt: a span sent in a form the
+// decoder reads but the exporter does not write is recorded as the
+// exporter's encoder writes the decoded span.
+func TestRecordIsTheSpanAsTheExporterWritesIt(t *testing.T) {
+	tests := []struct {
+		name, span, want string
+	}{
+		{
+			name: "escapes, numbers and key order",
+			span: `{"spanId":"0000000000000001","traceId":"00000000000000000000000000000001","name":"span \u0031","kind":"CLIENT",` +
+				`"startTimeUnixNano":1732465014017403000,"endTimeUnixNano":1732465029373357000,` +
+				`"attributes":{"gen_ai.operation.name":"chat","html":"\u003cb\u003e\u0026\u003c/b\u003e","unicode":"\u00e9 ✓ 😀",` +
+				`"n":1.5e300,"one":1.0,"big":18446744073709551615,"none":null},"status":{"code":"UNSET","message":""}}`,
+			want: `{"traceId":"00000000000000000000000000000001","spanId":"0000000000000001","name":"span 1","kind":"CLIENT",` +
+				`"startTimeUnixNano":1732465014017403000,"endTimeUnixNano":1732465029373357000,` +
+				`"attributes":{"gen_ai.operation.name":"chat","html":"<b>&</b>","unicode":"é ✓ 😀",` +
+				`"n":1.5e+300,"one":1.0,"big":1.8446744073709552e+19,"none":null},"events":null,"links":null,"status":{"code":"UNSET","message":""}}`,
+		},
+		{
+			name: "lenient fields",
+			span: `{"traceId":"4BD8F606688C3F3347D69C1B6539C957","spanId":"0766D68605234692","parentSpanId":"","name":"s","kind":"span_kind_server",` +
+				`"startTimeUnixNano":"1732465014017403000","endTimeUnixNano":1.7324650293733570e18,"attributes":{"gen_ai.operation.name":"chat"},` +
+				`"events":[],"links":[]}`,
+			want: `{"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234692","name":"s","kind":"SERVER",` +
+				`"startTimeUnixNano":1732465014017403000,"endTimeUnixNano":1732465029373357000,"attributes":{"gen_ai.operation.name":"chat"},` +
+				`"events":null,"links":null,"status":{"code":"UNSET","message":""}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{KeepRecords: true}, true)
+			r := h.post(t, globalPath(tenantA, agent1), bodyJSON(tt.span))
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			recs := h.records(t)
+			require.Len(t, recs, 1)
+			assert.Equal(t, tt.want, string(recs[0].Span))
+			assert.Equal(t, tt.want, string(h.sink.Records()[0].Span), "the kept record too")
+
+			// The record is a body's span the decoder reads back to the same span.
+			td, err := payload.DecodeA365(bodyJSON(tt.want))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, string(payload.NewA365(payload.Options{}).AppendSpan(nil, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0), payload.SpanMeta{})))
+		})
+	}
 }
 
 func TestPrettyPrintedBodyIsRecordedOnOneLine(t *testing.T) {
@@ -123,6 +158,34 @@ func TestOTLPJSONBody(t *testing.T) {
 	assert.Equal(t, map[string]int64{"user.email": 3}, reportedMissing(otlpReport.Agents[0])["invoke_agent"])
 }
 
+// TestOTLPJSONRecordIsTheA365Shape: an OTLP/JSON span is recorded as the
+// exporter writes it, an unnamed scope as "unknown" and a resource without
+// attributes as null.
+func TestOTLPJSONRecordIsTheA365Shape(t *testing.T) {
+	td := ptrace.NewTraces()
+	span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetTraceID(pcommon.TraceID{0xab})
+	span.SetSpanID(pcommon.SpanID{0xcd})
+	span.SetKind(ptrace.SpanKindServer)
+	span.SetStartTimestamp(1)
+	span.SetEndTimestamp(2)
+	span.Attributes().PutStr("gen_ai.operation.name", "chat")
+	span.Attributes().PutEmptyBytes("blob").FromRaw([]byte("hi"))
+	body, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	require.NoError(t, err)
+
+	h := newHarness(t, Config{}, true)
+	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), body).status)
+	recs := h.records(t)
+	require.Len(t, recs, 1)
+	assert.Equal(t, FormatOTLPJSON, recs[0].Format)
+	assert.Equal(t, Scope{Name: "unknown"}, recs[0].Scope)
+	assert.Equal(t, "null", string(recs[0].Resource))
+	assert.Equal(t, `{"traceId":"ab000000000000000000000000000000","spanId":"cd00000000000000","name":"","kind":"SERVER",`+
+		`"startTimeUnixNano":1,"endTimeUnixNano":2,"attributes":{"gen_ai.operation.name":"chat","blob":"aGk="},`+
+		`"events":null,"links":null,"status":{"code":"UNSET","message":""}}`, string(recs[0].Span))
+}
+
 func TestOTLPJSONRejectsUnknownOperations(t *testing.T) {
 	td := ptrace.NewTraces()
 	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
@@ -156,31 +219,85 @@ func TestFormatDetection(t *testing.T) {
 			`"scopeSpans":[{"spans":[{"traceId":"01000000000000000000000000000000","spanId":"0100000000000000"}]}]}]}`, FormatOTLPJSON},
 		{"no attributes, string times", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01000000000000000000000000000000",` +
 			`"spanId":"0100000000000000","startTimeUnixNano":"1","kind":2}]}]}]}`, FormatOTLPJSON},
+		// A body both decoders read is OTLP/JSON, as the receiver reads it.
+		{"ids only", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01000000000000000000000000000000","spanId":"0100000000000000"}]}]}]}`, FormatOTLPJSON},
+		{"a365 kind name, no attributes", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01000000000000000000000000000000",` +
+			`"spanId":"0100000000000000","kind":"CLIENT"}]}]}]}`, FormatA365},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spans, format, err := decodeBody([]byte(tt.body))
+			td, format, err := decodeBody([]byte(tt.body))
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, format)
-			assert.Len(t, spans, 1)
+			assert.Equal(t, 1, td.SpanCount())
 		})
 	}
 }
 
+// TestShapeProblemsAreReported: deviations from the exporter's shape that
+// the decoder reads all the same are reported per span, not rejected.
 func TestShapeProblemsAreReported(t *testing.T) {
+	const (
+		kindProblem   = "kind is not one of INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER, UNSPECIFIED"
+		parentProblem = "parentSpanId is not 16 lower-case hex digits (leave it out when there is no parent)"
+		startProblem  = "startTimeUnixNano is not an unsigned JSON integer"
+		endProblem    = "endTimeUnixNano is not an unsigned JSON integer"
+		statusMissing = "status is missing"
+		statusProblem = "status.code is not one of UNSET, OK, ERROR"
+		traceProblem  = "traceId is not 32 lower-case hex digits"
+		spanProblem   = "spanId is not 16 lower-case hex digits"
+	)
+	const attrs = `"attributes":{"gen_ai.operation.name":"chat"}`
+	tests := []struct {
+		name  string
+		spans []string
+		want  []ShapeProblem
+	}{
+		{
+			name: "several problems in one span",
+			spans: []string{`{"traceId":"4BD8F606688C3F3347D69C1B6539C957","spanId":"0766d68605234692","parentSpanId":"","name":"x","kind":"SPAN_KIND_CLIENT",` +
+				`"startTimeUnixNano":1.5e18,"endTimeUnixNano":1732465029373357000,` + attrs + `}`, opSpan(2, "chat")},
+			want: []ShapeProblem{{kindProblem, 1}, {parentProblem, 1}, {startProblem, 1}, {statusMissing, 1}, {traceProblem, 1}},
+		},
+		{
+			name: "one problem each",
+			spans: []string{
+				`{"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766D68605234692","kind":"CLIENT","startTimeUnixNano":1,"endTimeUnixNano":2,` + attrs + `,"status":{"code":"UNSET"}}`,
+				`{"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234693","kind":3,"startTimeUnixNano":1,"endTimeUnixNano":2,` + attrs + `,"status":{"code":"UNSET"}}`,
+				`{"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234694","kind":"client","startTimeUnixNano":1,"endTimeUnixNano":"2",` + attrs + `,"status":{"code":"ok"}}`,
+				`{"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234695","kind":"CLIENT","startTimeUnixNano":1,"endTimeUnixNano":2,` + attrs + `,"status":{"code":2}}`,
+			},
+			want: []ShapeProblem{{endProblem, 1}, {kindProblem, 2}, {spanProblem, 1}, {statusProblem, 2}},
+		},
+		{
+			name:  "the exporter's shape",
+			spans: []string{opSpan(1, "chat"), opSpan(2, "chat")},
+		},
+		{
+			name: "the exporter's shape, other spacing and empty lists",
+			spans: []string{`{ "traceId" : "4bd8f606688c3f3347d69c1b6539c957", "spanId":"0766d68605234692", "parentSpanId": null, "kind":"INTERNAL",` +
+				`"startTimeUnixNano":1, "endTimeUnixNano":2, "attributes":{"gen_ai.operation.name":"chat", "n":{}}, "events":[], "status":{"code":"ERROR"} }`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{}, false)
+			r := h.post(t, globalPath(tenantA, agent1), bodyJSON(tt.spans...))
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			assert.Equal(t, okBody, r.body, "shape problems are reported, not rejected")
+			assert.Equal(t, tt.want, h.report(t).Agents[0].ShapeProblems)
+		})
+	}
+}
+
+func TestShapeProblemsOfABodyTheExporterWrote(t *testing.T) {
 	h := newHarness(t, Config{}, false)
-	bad := `{"traceId":"ABC","spanId":"0766d68605234692","parentSpanId":"","name":"x","kind":"SPAN_KIND_CLIENT",` +
-		`"startTimeUnixNano":1.5e18,"endTimeUnixNano":1732465029373357000,"attributes":{"gen_ai.operation.name":"chat"}}`
-	r := h.post(t, globalPath(tenantA, agent1), bodyJSON(bad, opSpan(2, "chat")))
-	require.Equal(t, http.StatusOK, r.status, "shape problems are reported, not rejected")
-	a := h.report(t).Agents[0]
-	assert.Equal(t, []ShapeProblem{
-		{Problem: "kind is not one of INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER, UNSPECIFIED", Spans: 1},
-		{Problem: "parentSpanId is not 16 lower-case hex digits (leave it out when there is no parent)", Spans: 1},
-		{Problem: "startTimeUnixNano is not an unsigned JSON integer", Spans: 1},
-		{Problem: "status is missing", Spans: 1},
-		{Problem: "traceId is not 32 lower-case hex digits", Spans: 1},
-	}, a.ShapeProblems)
+	for _, b := range encodeA365(t, sample.Traces(sample.DefaultAgents, 6, start, sample.Options{MessageBytes: 300})) {
+		require.Equal(t, http.StatusOK, h.post(t, globalPath(b.tenant, b.agent), b.body).status)
+	}
+	for _, a := range h.report(t).Agents {
+		assert.Empty(t, a.ShapeProblems)
+	}
 }
 
 func TestReadRecords(t *testing.T) {

@@ -169,30 +169,33 @@ func TestReportMissingOrderAndConditions(t *testing.T) {
 }
 
 // TestReportSpanFields: the span's own fields count as the exporter counts
-// them, in both body formats.
+// them, in both body formats: ids that are not all zeros, times that are
+// not zero. (The a365 decoder refuses an all-zero trace or span id.)
 func TestReportSpanFields(t *testing.T) {
 	h := newHarness(t, Config{}, false)
 	attrs := `{"gen_ai.operation.name":"chat"}`
 	a365 := []string{
-		`{"traceId":"00000000000000000000000000000000","spanId":"0000000000000001","parentSpanId":"0000000000000002",` +
+		`{"traceId":"00000000000000000000000000000001","spanId":"0000000000000001","parentSpanId":"0000000000000000",` +
 			`"name":"s","kind":"CLIENT","startTimeUnixNano":0,"endTimeUnixNano":5,"attributes":` + attrs + `,"status":{"code":"UNSET"}}`,
-		`{"traceId":"00000000000000000000000000000001","spanId":"0000000000000001",` +
-			`"name":"s","kind":"CLIENT","startTimeUnixNano":1,"attributes":` + attrs + `,"status":{"code":"UNSET"}}`,
+		`{"traceId":"00000000000000000000000000000001","spanId":"0000000000000002","parentSpanId":"0000000000000001",` +
+			`"name":"s","kind":"CLIENT","startTimeUnixNano":"1","attributes":` + attrs + `,"status":{"code":"UNSET"}}`,
 	}
 	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), bodyJSON(a365...)).status)
 	missing := reportedMissing(h.report(t).Agents[0])["chat"]
-	assert.Equal(t, int64(1), missing["traceId"], "all zeros")
-	assert.Equal(t, int64(1), missing["parentSpanId"])
+	assert.Equal(t, int64(1), missing["parentSpanId"], "all zeros")
 	assert.Equal(t, int64(1), missing["startTimeUnixNano"], "zero")
 	assert.Equal(t, int64(1), missing["endTimeUnixNano"], "left out")
+	assert.Zero(t, missing["traceId"])
 	assert.Zero(t, missing["spanId"])
 
 	otlp := newHarness(t, Config{}, false)
 	td := ptrace.NewTraces()
 	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
-	for _, parent := range []bool{false, true} {
+	for i, parent := range []bool{false, true, true} {
 		span := ss.Spans().AppendEmpty()
-		span.SetTraceID(pcommon.TraceID{1})
+		if i < 2 {
+			span.SetTraceID(pcommon.TraceID{1})
+		}
 		span.SetSpanID(pcommon.SpanID{1})
 		span.SetStartTimestamp(1)
 		span.SetEndTimestamp(2)
@@ -206,7 +209,7 @@ func TestReportSpanFields(t *testing.T) {
 	require.Equal(t, http.StatusOK, otlp.post(t, globalPath(tenantA, agent1), body).status)
 	missing = reportedMissing(otlp.report(t).Agents[0])["execute_tool"]
 	assert.Equal(t, int64(1), missing["parentSpanId"])
-	assert.Zero(t, missing["traceId"])
+	assert.Equal(t, int64(1), missing["traceId"], "OTLP/JSON may leave it out")
 	assert.Zero(t, missing["endTimeUnixNano"])
 }
 
@@ -287,4 +290,61 @@ func TestTextReport(t *testing.T) {
 		Operations: []OperationReport{{Name: "chat", Spans: 1}},
 	}}}))
 	assert.Contains(t, buf.String(), "    chat: 1 span, all required attributes present\n")
+}
+
+// TestReportTypes: attribute values of another type than the contract's
+// are reported as the exporter's checkTypes reports them, with pdata's
+// names of the value types, in both body formats.
+func TestReportTypes(t *testing.T) {
+	chat := func(id int, key string, value any) string {
+		return spanJSON(id, map[string]any{"gen_ai.operation.name": "chat", key: value})
+	}
+	spans := []string{
+		chat(1, "server.port", 443),
+		chat(2, "server.port", "443"),
+		chat(3, "server.port", nil), // empty: absent, not mistyped
+		chat(4, "server.port", 443.5),
+		chat(5, "gen_ai.usage.input_tokens", "33"),
+		chat(6, "gen_ai.usage.input_tokens", uint64(18446744073709551615)), // beyond int64: a double
+		chat(7, "gen_ai.usage.input_tokens", 33),
+		chat(8, "gen_ai.response.finish_reasons", []any{"stop", 1}),
+		chat(9, "gen_ai.response.finish_reasons", []any{"stop"}),
+		chat(10, "user.id", true),
+		chat(11, "user.email", map[string]any{"a": "b"}),
+		chat(12, "gen_ai.caller.id", 5), // a legacy name has its field's type
+	}
+	h := newHarness(t, Config{}, false)
+	require.Equal(t, http.StatusOK, h.post(t, globalPath(tenantA, agent1), bodyJSON(spans...)).status)
+	op := h.report(t).Agents[0].Operations[0]
+	assert.Equal(t, []MistypedAttribute{
+		{"gen_ai.caller.id is Int, the contract says String", 1},
+		{"gen_ai.response.finish_reasons is Slice, the contract says StringArray", 1},
+		{"gen_ai.usage.input_tokens is Double, the contract says Int", 1},
+		{"gen_ai.usage.input_tokens is Str, the contract says Int", 1},
+		{"server.port is Double, the contract says String", 1},
+		{"server.port is Int, the contract says String", 1},
+		{"user.email is Map, the contract says String", 1},
+		{"user.id is Bool, the contract says String", 1},
+	}, op.Mistyped)
+
+	var txt bytes.Buffer
+	require.NoError(t, WriteText(&txt, h.sink.Report()))
+	assert.Contains(t, txt.String(), "      type: server.port is Int, the contract says String (1 of 12 spans)\n")
+
+	// OTLP/JSON carries bytes, which the a365 shape writes as base64 strings.
+	td := ptrace.NewTraces()
+	span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetTraceID(pcommon.TraceID{1})
+	span.SetSpanID(pcommon.SpanID{1})
+	span.Attributes().PutStr("gen_ai.operation.name", "chat")
+	span.Attributes().PutEmptyBytes("server.address").FromRaw([]byte("host"))
+	span.Attributes().PutInt("server.port", 443)
+	body, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	require.NoError(t, err)
+	otlp := newHarness(t, Config{}, false)
+	require.Equal(t, http.StatusOK, otlp.post(t, globalPath(tenantA, agent1), body).status)
+	assert.Equal(t, []MistypedAttribute{
+		{"server.address is Bytes, the contract says String", 1},
+		{"server.port is Int, the contract says String", 1},
+	}, otlp.report(t).Agents[0].Operations[0].Mistyped)
 }

@@ -1,6 +1,7 @@
 package sink // import "github.com/agent365-otel/agent365exporter/testbed/internal/sink"
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 )
@@ -36,11 +37,8 @@ func (s *Server) addResults(rep *reply, spans []spanEntry, analyzed []spanResult
 	list := make([]spanResults, 0, len(spans))
 	counts := map[string]int64{}
 	for i := range spans {
-		var id struct {
-			SpanID string `json:"spanId"`
-		}
-		_ = json.Unmarshal(spans[i].span, &id)
-		sr := spanResults{SpanID: id.SpanID}
+		id := spans[i].span.SpanID()
+		sr := spanResults{SpanID: hex.EncodeToString(id[:])}
 		for _, d := range Destinations {
 			r := destinationResult{Destination: d, Status: resultSent}
 			switch {

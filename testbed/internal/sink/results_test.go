@@ -55,3 +55,21 @@ func TestResultsAlwaysWithConfigResults(t *testing.T) {
 	assert.Equal(t, "rejected", a.Results[1].Destinations[0].Status, "a span the service rejects is rejected everywhere")
 	assert.NotEmpty(t, a.Results[1].Destinations[0].Reason)
 }
+
+// TestResultsNameSpansAsRecorded: the span ids of the results are those
+// of the records, lower-case hex, whatever case the body used.
+func TestResultsNameSpansAsRecorded(t *testing.T) {
+	h := newHarness(t, Config{Results: true, KeepRecords: true}, false)
+	span := `{"traceId":"4BD8F606688C3F3347D69C1B6539C957","spanId":"0766D68605234692","kind":"CLIENT","attributes":{"gen_ai.operation.name":"chat"}}`
+	r := h.post(t, globalPath(tenantA, agent1), bodyJSON(span))
+	require.Equal(t, 200, r.status, r.body)
+	var a answerWithResults
+	require.NoError(t, json.Unmarshal([]byte(r.body), &a))
+	require.Len(t, a.Results, 1)
+	assert.Equal(t, "0766d68605234692", a.Results[0].SpanID)
+	var rec struct {
+		SpanID string `json:"spanId"`
+	}
+	require.NoError(t, json.Unmarshal(h.sink.Records()[0].Span, &rec))
+	assert.Equal(t, rec.SpanID, a.Results[0].SpanID)
+}

@@ -294,9 +294,14 @@ func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.
 		s.mu.Unlock()
 		return partialSuccess(n, 0, "")
 	}
-	spans, format, err := decodeBody(body)
+	td, format, err := decodeBody(body)
 	if err != nil {
 		return errorReply(http.StatusBadRequest, "InvalidPayload", err.Error())
+	}
+	spans := spansOf(td)
+	var shapes [][]string
+	if format == FormatA365 {
+		shapes = shapeProblems(body, spans)
 	}
 	results := make([]spanResult, len(spans))
 	var lines bytes.Buffer
@@ -307,7 +312,11 @@ func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.
 	var reasons rejectReasons
 	for i := range spans {
 		sp := &spans[i]
-		res := analyze(sp, rt.tenant, rt.agent)
+		var shape []string
+		if shapes != nil {
+			shape = shapes[i]
+		}
+		res := analyze(sp.span, shape, rt.tenant, rt.agent)
 		results[i] = res
 		if res.rejected != "" {
 			rejected++
@@ -319,7 +328,7 @@ func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.
 		}
 		rec := Record{
 			ReceivedAt: arrived, Route: rt.name, TenantID: rt.tenant, AgentID: rt.agent, Format: format,
-			Resource: sp.resource, Scope: sp.scope, Span: sp.span,
+			Resource: sp.resource, Scope: sp.scope, Span: sp.a365JSON(),
 		}
 		if s.cfg.Output != nil {
 			if err := enc.Encode(rec); err != nil {
@@ -327,8 +336,6 @@ func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.
 			}
 		}
 		if s.cfg.KeepRecords {
-			rec.Resource = compact(rec.Resource)
-			rec.Span = compact(rec.Span)
 			kept = append(kept, rec)
 		}
 		recorded++
@@ -355,15 +362,6 @@ func (s *Server) handleA365(r *http.Request, rt route, raw []byte, arrived time.
 		s.addResults(&answer, spans, results, resultsFault)
 	}
 	return answer
-}
-
-// compact copies raw JSON without insignificant space, as the output has it.
-func compact(raw json.RawMessage) json.RawMessage {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return slices.Clone(raw)
-	}
-	return b.Bytes()
 }
 
 // write appends lines to the output and flushes it.

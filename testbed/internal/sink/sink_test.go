@@ -234,30 +234,70 @@ func TestAuthComesBeforeBodyChecks(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, r.status, "auth before api-version")
 }
 
+// TestInvalidBody: a body neither OTLP/JSON nor the SDKs' shape gets 400
+// with the decoder's message, which names where the body is wrong.
 func TestInvalidBody(t *testing.T) {
+	const prefix = "the body is not Agent 365 SDK JSON (nor OTLP/JSON): "
+	span := func(fields string) string {
+		return `{"resourceSpans":[{"scopeSpans":[{"spans":[{` + fields + `,"kind":"CLIENT"}]}]}]}`
+	}
 	tests := []struct {
 		name, body, want string
 	}{
-		{"empty", "", "not valid JSON"},
-		{"not JSON", "hello", "not valid JSON"},
-		{"truncated", `{"resourceSpans":[`, "not valid JSON"},
-		{"array", `[]`, "JSON object"},
-		{"no resourceSpans", `{}`, "no resourceSpans"},
-		{"null resourceSpans", `{"resourceSpans":null}`, "no resourceSpans"},
-		{"empty resourceSpans", `{"resourceSpans":[]}`, "empty"},
-		{"resourceSpans is a string", `{"resourceSpans":"x"}`, "shape"},
-		{"span is not an object", `{"resourceSpans":[{"scopeSpans":[{"spans":[1]}]}]}`, "span 0 is not a JSON object"},
-		{"attributes is a string", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":"x"}]}]}]}`, "attributes must be a JSON object"},
-		{"bad OTLP/JSON", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","attributes":[]}]}]}]}`, "OTLP/JSON"},
-		{"trailing data", `{"resourceSpans":[]} x`, "not valid JSON"},
+		{"empty", "", `the body is empty; send {"resourceSpans":[...]}`},
+		{"blank", " \n", `the body is empty; send {"resourceSpans":[...]}`},
+		{"not JSON", "hello", prefix + "want an object, got an invalid character at offset 0"},
+		{"truncated", `{"resourceSpans":[`, prefix + "resourceSpans[0]: want an object, got the end of input at offset 18"},
+		{"array", `[]`, prefix + "want an object, got an array at offset 0"},
+		{"resourceSpans is a string", `{"resourceSpans":"x"}`, prefix + "resourceSpans: want an array, got a string at offset 17"},
+		{"span is not an object", `{"resourceSpans":[{"scopeSpans":[{"spans":[1]}]}]}`,
+			prefix + "resourceSpans[0].scopeSpans[0].spans[0]: want an object, got a number at offset 43"},
+		{"attributes is a string", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":"x"}]}]}]}`,
+			prefix + "resourceSpans[0].scopeSpans[0].spans[0].attributes: want an object, got a string at offset 57"},
+		{"bad OTLP/JSON", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","attributes":[]}]}]}]}`,
+			prefix + `resourceSpans[0].scopeSpans[0].spans[0].traceId: "zz" is not 32 hex digits`},
+		{"trailing data", string(bodyJSON(opSpan(1, "chat"))) + " x", prefix + "data after the body"},
+		{"traceId not hex", span(`"traceId":"4bd8f606688c3f3347d69c1b6539c95x","spanId":"0766d68605234692"`),
+			`spans[0].traceId: "4bd8f606688c3f3347d69c1b6539c95x" is not 32 hex digits`},
+		{"spanId too short", span(`"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d6860523469"`),
+			`spans[0].spanId: "0766d6860523469" is not 16 hex digits`},
+		{"traceId all zeros", span(`"traceId":"00000000000000000000000000000000","spanId":"0766d68605234692"`),
+			"spans[0].traceId: an all-zero id is not valid"},
+		{"spanId missing", span(`"traceId":"4bd8f606688c3f3347d69c1b6539c957"`), "spans[0]: spanId is missing"},
+		{"time not a number", span(`"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234692","startTimeUnixNano":"soon"`),
+			`spans[0].startTimeUnixNano: "soon" is not a number of nanoseconds`},
+		{"unknown kind", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234692","kind":"SIDEWAYS"}]}]}]}`,
+			`spans[0].kind: "SIDEWAYS" is not a span kind`},
+		{"duplicate key", span(`"traceId":"4bd8f606688c3f3347d69c1b6539c957","spanId":"0766d68605234692","spanId":"0766d68605234693"`),
+			`duplicate key "spanId"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, Config{}, false)
+			h := newHarness(t, Config{}, true)
 			r := h.post(t, globalPath(tenantA, agent1), []byte(tt.body))
 			require.Equal(t, http.StatusBadRequest, r.status, r.body)
 			assert.Equal(t, "application/json", r.header.Get("Content-Type"))
 			assert.Contains(t, r.errorMessage(t), tt.want)
+			assert.Contains(t, r.body, `"code":"InvalidPayload"`)
+			assert.Empty(t, h.records(t))
+			assert.Zero(t, h.report(t).Requests, "a refused body is not in the report")
+		})
+	}
+}
+
+// TestBodyWithoutSpans: a body that holds no span is read as such, as the
+// receiver reads it: 200, nothing recorded.
+func TestBodyWithoutSpans(t *testing.T) {
+	for _, body := range []string{`{}`, `{"resourceSpans":null}`, `{"resourceSpans":[]}`, `{"resourceSpans":[{"scopeSpans":[{"spans":[]}]}]}`} {
+		t.Run(body, func(t *testing.T) {
+			h := newHarness(t, Config{}, true)
+			r := h.post(t, globalPath(tenantA, agent1), []byte(body))
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			assert.Equal(t, okBody, r.body)
+			assert.Empty(t, h.records(t))
+			rep := h.report(t)
+			assert.Equal(t, int64(1), rep.Requests)
+			assert.Zero(t, rep.Spans)
 		})
 	}
 }
@@ -369,7 +409,7 @@ func TestConcurrentRequestsWriteWholeLines(t *testing.T) {
 			for i := range requests {
 				spans := make([]string, spansPer)
 				for j := range spansPer {
-					spans[j] = opSpan(w*10000+i*100+j, "chat")
+					spans[j] = opSpan(w*10000+i*100+j+1, "chat") // ids from 1: all zeros is no id
 				}
 				req, err := http.NewRequest(http.MethodPost, h.srv.URL+globalPath(tenantA, agent1), bytes.NewReader(bodyJSON(spans...)))
 				if err != nil {
