@@ -91,6 +91,11 @@ func (e *agent365Exporter) admit(ctx context.Context, td ptrace.Traces) int {
 					a.drops[got.drop]++
 					return true
 				}
+				if span.TraceID().IsEmpty() || span.SpanID().IsEmpty() {
+					// The service refuses a whole request over one such span.
+					a.drops[dropMissingSpanID]++
+					return true
+				}
 				if presence != nil {
 					a.coerced += e.checkTypes(a.findingsOf(got.id), attrs, got.meta.Op)
 				}

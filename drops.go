@@ -25,6 +25,7 @@ const (
 	dropShutdown
 	dropAuthenticatorRefused
 	dropDuplicate
+	dropMissingSpanID
 	numDropReasons
 )
 
@@ -49,6 +50,7 @@ var dropReasonNames = [numDropReasons]string{
 	dropShutdown:             "shutdown",
 	dropAuthenticatorRefused: "authenticator_refused",
 	dropDuplicate:            "duplicate",
+	dropMissingSpanID:        "missing_trace_or_span_id",
 }
 
 func (r dropReason) String() string { return dropReasonNames[r] }
@@ -58,7 +60,8 @@ func (r dropReason) String() string { return dropReasonNames[r] }
 func (r dropReason) atAdmission() bool {
 	switch r {
 	case dropMissingOperation, dropUnsupportedOperation, dropMissingTenant, dropMissingAgent,
-		dropInvalidTenant, dropInvalidAgent, dropTenantNotAllowed, dropAgentNotAllowed, dropMissingRequired:
+		dropInvalidTenant, dropInvalidAgent, dropTenantNotAllowed, dropAgentNotAllowed, dropMissingRequired,
+		dropMissingSpanID:
 		return true
 	}
 	return false

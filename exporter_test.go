@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
@@ -637,4 +638,14 @@ func TestStatusClassStaysBounded(t *testing.T) {
 	for code, want := range map[int]string{200: "2xx", 204: "2xx", 307: "3xx", 429: "4xx", 503: "5xx", 100: "other", 600: "other", 999: "other", 0: "other"} {
 		assert.Equal(t, want, statusClass(code), "%d", code)
 	}
+}
+
+func TestSpanWithoutIDsIsDroppedAlone(t *testing.T) {
+	svc := newFakeService(t)
+	h := newHarness(t, svc.URL, nil)
+	td := newTraces().span("ok", "chat", tenantA, agent1, nil).span("no ids", "chat", tenantA, agent1, nil).build()
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetSpanID(pcommon.SpanID{})
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), td))
+	assert.Equal(t, map[string][]string{globalPath(tenantA, agent1): {"ok"}}, svc.byPath(), "the other span goes, in a body the service takes")
+	assert.Equal(t, int64(1), h.dropped(t, "missing_trace_or_span_id"))
 }

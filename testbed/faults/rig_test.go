@@ -299,7 +299,7 @@ var turnStart = time.Unix(1732465014, 0)
 var admissionReasons = map[string]bool{
 	"missing_operation": true, "unsupported_operation": true, "missing_tenant_id": true, "missing_agent_id": true,
 	"invalid_tenant_id": true, "invalid_agent_id": true, "tenant_not_allowed": true, "agent_not_allowed": true,
-	"missing_required_attributes": true,
+	"missing_required_attributes": true, "missing_trace_or_span_id": true,
 }
 
 type testHost struct {
