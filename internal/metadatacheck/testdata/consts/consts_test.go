@@ -1,0 +1,3 @@
+package consts
+
+const outcomeInTest = "not in the package's code"
