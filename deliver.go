@@ -23,17 +23,17 @@ func (e *agent365Exporter) deliver(ctx context.Context, info client.Info, buf []
 			continue
 		}
 		if !e.gate.open(p.id) {
-			e.holdJobs(ctx, info, buf, p.requests[i:])
+			e.holdRequests(ctx, info, buf, p.requests[i:])
 			return
 		}
 		if !e.attempt(ctx, info, buf, j) {
-			e.holdJobs(ctx, info, buf, p.requests[i+1:])
+			e.holdRequests(ctx, info, buf, p.requests[i+1:])
 			return
 		}
 	}
 }
 
-func (e *agent365Exporter) holdJobs(ctx context.Context, info client.Info, buf []byte, requests []plannedRequest) {
+func (e *agent365Exporter) holdRequests(ctx context.Context, info client.Info, buf []byte, requests []plannedRequest) {
 	for _, j := range requests {
 		e.hold(ctx, newHeldChunk(j.part, buf, j.spans), info)
 	}
