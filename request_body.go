@@ -19,20 +19,36 @@ type requestBody struct {
 	pool *bodyPool
 }
 
-// bodyPool keeps request bodies between requests.
-type bodyPool struct{ p sync.Pool }
+// bodyPool keeps request bodies between requests. Unlike a sync.Pool it
+// keeps them across garbage collections: with a persistent sending queue the
+// collector collects garbage several times between two pushes, and a
+// sync.Pool emptied each time made every request allocate its body (up to
+// max_payload_bytes) anew, a few KB of garbage per span.
+type bodyPool struct{ free chan *requestBody }
+
+const (
+	// pooledBodies bounds the bodies kept: more than the requests a few
+	// queue consumers have in flight at once.
+	pooledBodies = 16
+	// maxPooledBody bounds the size of a body kept, so that the pool holds
+	// at most 32 MiB; bodies of the default max_payload_bytes fit.
+	maxPooledBody = 2 << 20
+)
 
 func newBodyPool() *bodyPool {
-	bp := &bodyPool{}
-	bp.p.New = func() any { return &requestBody{buf: make([]byte, 0, 64*1024), pool: bp} }
-	return bp
+	return &bodyPool{free: make(chan *requestBody, pooledBodies)}
 }
 
 // get returns a body whose buffer is empty, held by the caller: release it
 // when done.
 func (bp *bodyPool) get() *requestBody {
-	b := bp.p.Get().(*requestBody)
-	b.buf = b.buf[:0]
+	var b *requestBody
+	select {
+	case b = <-bp.free:
+		b.buf = b.buf[:0]
+	default:
+		b = &requestBody{buf: make([]byte, 0, 64*1024), pool: bp}
+	}
 	b.refs.Store(1)
 	return b
 }
@@ -42,8 +58,12 @@ func (b *requestBody) release() {
 	if b.refs.Add(-1) != 0 {
 		return
 	}
-	if cap(b.buf) <= maxPooledBytes {
-		b.pool.p.Put(b)
+	if cap(b.buf) > maxPooledBody {
+		return
+	}
+	select {
+	case b.pool.free <- b:
+	default:
 	}
 }
 

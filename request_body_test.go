@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -176,4 +177,38 @@ func TestRequestBodyCloseWaitsForRunningRead(t *testing.T) {
 	nb := bp.get()
 	nb.buf = append(nb.buf[:0], strings.Repeat("z", 1<<20)...)
 	nb.release()
+}
+
+// TestBodyPoolKeepsBodiesAcrossGC: bodies survive garbage collections (a
+// sync.Pool empties on them), within their bounds: at most pooledBodies,
+// none larger than maxPooledBody.
+func TestBodyPoolKeepsBodiesAcrossGC(t *testing.T) {
+	bp := newBodyPool()
+	b := bp.get()
+	b.buf = append(b.buf, strings.Repeat("x", 256<<10)...)
+	b.release()
+	runtime.GC()
+	runtime.GC()
+	again := bp.get()
+	assert.Same(t, b, again, "the body kept across collections")
+	assert.Empty(t, again.buf)
+	assert.GreaterOrEqual(t, cap(again.buf), 256<<10)
+	again.release()
+
+	var held []*requestBody
+	for range pooledBodies + 4 {
+		held = append(held, bp.get())
+	}
+	for _, h := range held {
+		h.release()
+	}
+	assert.Len(t, bp.free, pooledBodies)
+
+	big := bp.get()
+	for range pooledBodies {
+		_ = bp.get() // empties the pool
+	}
+	big.buf = append(big.buf, make([]byte, maxPooledBody+1)...)
+	big.release()
+	assert.Empty(t, bp.free, "a body above maxPooledBody is not kept")
 }

@@ -88,13 +88,18 @@ func TestShippedConfigsValidate(t *testing.T) {
 	t.Logf("validated %d collector configurations in %d files", configs, len(files))
 }
 
-// TestLoadTestConfigsValidate: the configurations `make loadtest` writes are
-// accepted by the distribution and follow its release's conventions.
+// TestLoadTestConfigsValidate: the configurations `make loadtest` writes
+// (the gateway's pipeline of deploy/) are accepted by the distribution and
+// follow its release's conventions.
 func TestLoadTestConfigsValidate(t *testing.T) {
+	gateway, err := loadtest.LoadGateway(filepath.Join("..", "..", "deploy", "kubernetes", "gateway"))
+	require.NoError(t, err)
+	ports := loadtest.Ports{Sink: 14319, OTLPGRPC: 14318, OTLPHTTP: 14317, Health: 14316, Metrics: 14315, PProf: 14314}
 	for _, e := range []loadtest.Exporter{loadtest.Agent365, loadtest.OTLPHTTPJSON, loadtest.OTLPHTTPJSONGzip} {
 		t.Run(string(e), func(t *testing.T) {
-			config := loadtest.CollectorConfig(e, 14319, 14318, 14317, 14316, 14315)
-			validate(t, "the load test's configuration", []byte(config))
+			config, err := loadtest.CollectorConfig(gateway, e, ports, t.TempDir())
+			require.NoError(t, err)
+			validate(t, "the load test's configuration", config)
 			var m map[string]any
 			require.NoError(t, yaml.Unmarshal([]byte(config), &m))
 			checkConventions(t, "the load test's configuration", m)

@@ -142,3 +142,46 @@ func parseStatusMemory(status []byte) (rss, peak int64, err error) {
 	}
 	return rss, peak, nil
 }
+
+// SelfCPUSeconds is the CPU time this process (the load generator) has used.
+func SelfCPUSeconds() (float64, error) {
+	raw, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(raw))
+}
+
+// MachineCPU is the CPU time of all the machine's cores, busy and in all,
+// in seconds, from the first line of /proc/stat.
+func MachineCPU() (busy, total float64, err error) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseMachineCPU(string(raw))
+}
+
+// parseMachineCPU reads "cpu user nice system idle iowait irq softirq steal
+// ...": idle and iowait are not busy; guest time is already in user.
+func parseMachineCPU(stat string) (busy, total float64, err error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, errors.New("malformed /proc/stat")
+	}
+	for i, s := range f[1:] {
+		if i >= 8 { // guest and guest_nice are counted in user and nice
+			break
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, 0, err
+		}
+		total += v
+		if i != 3 && i != 4 {
+			busy += v
+		}
+	}
+	return busy / clockTicks, total / clockTicks, nil
+}

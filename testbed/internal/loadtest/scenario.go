@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -31,9 +32,16 @@ const (
 // Scenario is one measured run.
 type Scenario struct {
 	Exporter    Exporter
+	Protocol    Protocol      // how the load is sent; HTTP when empty
 	Rate        float64       // spans per second
 	Duration    time.Duration // of the load
 	SinkLatency time.Duration // the sink's answer delay
+	// Senders is the number of requests the generator keeps in flight at
+	// most (default 32, more when the sink answers slowly).
+	Senders int
+	// Profile, when set, is the length of a CPU profile of the collector
+	// taken while the load runs (after a quarter of it, at most 5 s).
+	Profile time.Duration
 	// Sample, when set, is called every SampleEvery while the load runs.
 	Sample      func(Sample)
 	SampleEvery time.Duration
@@ -51,13 +59,23 @@ type Sample struct {
 // Outcome is what a scenario measured.
 type Outcome struct {
 	Scenario   Scenario
+	Dir        string // the run's configuration, logs and profile
 	Load       Result
 	Delivered  int64
 	Lost       int64
-	CPUSeconds float64
+	CPUSeconds float64 // the collector's
 	PeakRSS    int64
 	P50, P99   float64 // request latency of the exporter, seconds (agent365 only)
 	Dropped    float64 // spans the agent365 exporter dropped, by its own count
+	// CPU seconds of the sink and of the load generator (this process),
+	// and of everything else on the machine, in the same window.
+	SinkCPU, GeneratorCPU, OtherCPU float64
+	// Window is the length of that window; LoadAvg the 1-minute load
+	// average at its end.
+	Window  time.Duration
+	LoadAvg float64
+	// Profile is the CPU profile (pprof format) when the scenario asked for one.
+	Profile []byte
 }
 
 // CPUPerMillion is collector CPU seconds per million delivered spans.
@@ -68,10 +86,19 @@ func (o Outcome) CPUPerMillion() float64 {
 	return o.CPUSeconds / float64(o.Delivered) * 1e6
 }
 
-// Runner runs scenarios with the binaries in BinDir.
+// Cores is the average number of cores cpu seconds kept busy in the window.
+func (o Outcome) Cores(cpu float64) float64 {
+	if o.Window <= 0 {
+		return 0
+	}
+	return cpu / o.Window.Seconds()
+}
+
+// Runner runs scenarios with the binaries in BinDir and the pipeline of Gateway.
 type Runner struct {
 	BinDir  string
 	WorkDir string
+	Gateway Gateway
 	Log     io.Writer
 }
 
@@ -80,16 +107,20 @@ const token = "loadtest-token"
 // Run runs one scenario: sink, collector, load, drain, readings.
 func (r *Runner) Run(ctx context.Context, s Scenario) (Outcome, error) {
 	out := Outcome{Scenario: s}
-	ports, err := freePorts(5)
+	if s.Profile > 0 && profileDelay(s)+s.Profile > s.Duration {
+		return out, fmt.Errorf("a %s profile does not fit in %s of load", s.Profile, s.Duration)
+	}
+	ports, err := freePorts(6)
 	if err != nil {
 		return out, err
 	}
-	sinkPort, otlpPort, healthPort, metricsPort, pprofPort := ports[0], ports[1], ports[2], ports[3], ports[4]
+	p := Ports{Sink: ports[0], OTLPGRPC: ports[1], OTLPHTTP: ports[2], Health: ports[3], Metrics: ports[4], PProf: ports[5]}
 	dir, err := os.MkdirTemp(r.WorkDir, string(s.Exporter)+"-")
 	if err != nil {
 		return out, err
 	}
-	sinkArgs := []string{"-listen", "127.0.0.1:" + strconv.Itoa(sinkPort), "-token", token, "-discard", "-quiet"}
+	out.Dir = dir
+	sinkArgs := []string{"-listen", loopback(p.Sink), "-token", token, "-discard", "-quiet"}
 	if s.SinkLatency > 0 {
 		sinkArgs = append(sinkArgs, "-latency", s.SinkLatency.String())
 	}
@@ -98,25 +129,33 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (Outcome, error) {
 		return out, err
 	}
 	defer sinkProc.Stop()
-	sinkURL := "http://127.0.0.1:" + strconv.Itoa(sinkPort)
+	sinkURL := "http://" + loopback(p.Sink)
 	if err := waitOK(ctx, sinkURL+"/_sink/healthz", sinkProc); err != nil {
 		return out, err
 	}
 
-	config := filepath.Join(dir, "collector.yaml")
-	if err := os.WriteFile(config, []byte(CollectorConfig(s.Exporter, sinkPort, otlpPort, healthPort, metricsPort, pprofPort)), 0o644); err != nil {
+	cfg, err := CollectorConfig(r.Gateway, s.Exporter, p, dir)
+	if err != nil {
 		return out, err
 	}
-	col, err := Start(filepath.Join(r.BinDir, "otelcol-agent365"), filepath.Join(dir, "collector.log"), nil, "--config", config)
+	config := filepath.Join(dir, "collector.yaml")
+	if err := os.WriteFile(config, cfg, 0o644); err != nil {
+		return out, err
+	}
+	col, err := Start(filepath.Join(r.BinDir, "otelcol-agent365"), filepath.Join(dir, "collector.log"), r.Gateway.GoEnv, "--config", config)
 	if err != nil {
 		return out, err
 	}
 	defer col.Stop()
-	if err := waitOK(ctx, "http://127.0.0.1:"+strconv.Itoa(healthPort)+"/", col); err != nil {
+	if err := waitOK(ctx, "http://"+loopback(p.Health)+"/", col); err != nil {
 		return out, err
 	}
 
-	gen, err := NewGenerator("http://127.0.0.1:"+strconv.Itoa(otlpPort)+"/v1/traces", 32, 25)
+	proto, addr := s.Protocol, loopback(p.OTLPHTTP)
+	if proto == GRPC {
+		addr = loopback(p.OTLPGRPC)
+	}
+	gen, err := NewGenerator(proto, addr, 32, 25)
 	if err != nil {
 		return out, err
 	}
@@ -131,42 +170,62 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (Outcome, error) {
 		}
 		return st.OTLPSpans
 	}
-	metricsURL := "http://127.0.0.1:" + strconv.Itoa(metricsPort) + "/metrics"
-	pprofURL := "http://127.0.0.1:" + strconv.Itoa(pprofPort)
+	metricsURL := "http://" + loopback(p.Metrics) + "/metrics"
+	pprofURL := "http://" + loopback(p.PProf)
 
-	cpu0, err := col.CPUSeconds()
+	before, err := r.readCPU(col, sinkProc)
 	if err != nil {
 		return out, err
 	}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		if s.Sample == nil {
-			return
-		}
-		begin := time.Now()
-		tick := time.NewTicker(s.SampleEvery)
-		defer tick.Stop()
-		for {
+	var background sync.WaitGroup
+	if s.Sample != nil {
+		background.Go(func() {
+			begin := time.Now()
+			tick := time.NewTicker(s.SampleEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-sampleCtx.Done():
+					return
+				case <-tick.C:
+					smp := Sample{At: time.Since(begin), Delivered: delivered()}
+					smp.RSS, _, _ = col.Memory()
+					if m, err := scrape(ctx, metricsURL); err == nil {
+						smp.HeapAlloc = m.Sum("otelcol_process_runtime_heap_alloc_bytes")
+					}
+					smp.Goroutines, _ = goroutines(ctx, pprofURL)
+					s.Sample(smp)
+				}
+			}
+		})
+	}
+	var profileErr error
+	if s.Profile > 0 {
+		background.Go(func() {
 			select {
+			case <-time.After(profileDelay(s)):
 			case <-sampleCtx.Done():
 				return
-			case <-tick.C:
-				smp := Sample{At: time.Since(begin), Delivered: delivered()}
-				smp.RSS, _, _ = col.Memory()
-				if m, err := scrape(ctx, metricsURL); err == nil {
-					smp.HeapAlloc = m.Sum("otelcol_process_runtime_heap_alloc_bytes")
-				}
-				smp.Goroutines, _ = goroutines(ctx, pprofURL)
-				s.Sample(smp)
 			}
-		}
-	}()
-	workers := max(4, int(s.Rate*max(s.SinkLatency.Seconds(), 0.01)/float64(gen.SpansPerBatch()))*2)
-	out.Load = gen.Run(ctx, s.Rate, s.Duration, min(workers, 256))
+			out.Profile, profileErr = get(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", pprofURL, int(s.Profile.Seconds())))
+			if profileErr == nil {
+				profileErr = os.WriteFile(filepath.Join(dir, "cpu.pprof"), out.Profile, 0o644)
+			}
+		})
+	}
+	// Senders as a gateway has clients, at least twice the requests the
+	// sink's latency keeps in flight, and half a second of the load waiting
+	// for them.
+	batches := s.Rate / float64(gen.SpansPerBatch())
+	workers := s.Senders
+	if workers <= 0 {
+		workers = 32
+	}
+	workers = min(256, max(workers, int(batches*s.SinkLatency.Seconds())*2))
+	out.Load = gen.Run(ctx, s.Rate, s.Duration, workers, max(workers, int(batches/2)))
+	// A profile being taken goes on to its end, within the load.
 	stopSampling()
-	<-sampled
 
 	// Drain: wait until what the collector accepted has arrived, or stops arriving.
 	last, lastChange := int64(-1), time.Now()
@@ -184,11 +243,21 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (Outcome, error) {
 	}
 	out.Delivered = delivered()
 	out.Lost = out.Load.Offered - out.Delivered
-	cpu1, err := col.CPUSeconds()
+	after, err := r.readCPU(col, sinkProc)
+	background.Wait()
 	if err != nil {
 		return out, err
 	}
-	out.CPUSeconds = cpu1 - cpu0
+	if profileErr != nil {
+		return out, fmt.Errorf("CPU profile: %w", profileErr)
+	}
+	out.CPUSeconds = after.collector - before.collector
+	out.SinkCPU = after.sink - before.sink
+	out.GeneratorCPU = after.self - before.self
+	// The readings are a few ticks apart: never below zero.
+	out.OtherCPU = max(0, (after.busy-before.busy)-out.CPUSeconds-out.SinkCPU-out.GeneratorCPU)
+	out.Window = after.at.Sub(before.at)
+	out.LoadAvg = loadAvg()
 	_, out.PeakRSS, _ = col.Memory()
 	if m, err := scrape(ctx, metricsURL); err == nil {
 		for name := range m {
@@ -207,67 +276,42 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (Outcome, error) {
 	return out, nil
 }
 
-// CollectorConfig is the same pipeline for every exporter: OTLP/HTTP in,
-// then the exporter, which batches in its own sending_queue with the same
-// settings as every other (in place of the batch processor, as the
-// collector's batching migration recommends; the batch processor ran with
-// send_batch_size 1024 and timeout 200ms before).
-func CollectorConfig(e Exporter, sinkPort, otlpPort, healthPort, metricsPort, pprofPort int) string {
-	const queue = `
-    sending_queue:
-      batch:
-        flush_timeout: 200ms
-        min_size: 1024`
-	exporter := fmt.Sprintf(`  agent365:
-    endpoint: http://127.0.0.1:%d
-    auth:
-      authenticator: agent365auth%s`, sinkPort, queue)
-	name := "agent365"
-	switch e {
-	case OTLPHTTPJSON, OTLPHTTPJSONGzip:
-		name = "otlp_http" // the stock otlphttp exporter's type; "otlphttp" is its deprecated alias
-		compression := "none"
-		if e == OTLPHTTPJSONGzip {
-			compression = "gzip"
-		}
-		exporter = fmt.Sprintf(`  otlp_http:
-    traces_endpoint: http://127.0.0.1:%d/v1/traces
-    encoding: json
-    compression: %s%s`, sinkPort, compression, queue)
+// profileDelay is how long the load runs before its profile starts.
+func profileDelay(s Scenario) time.Duration { return min(5*time.Second, s.Duration/4) }
+
+// cpuReading is the CPU time used so far by each process of a run and by
+// the whole machine.
+type cpuReading struct {
+	collector, sink, self, busy float64
+	at                          time.Time
+}
+
+func (r *Runner) readCPU(col, sink *Proc) (cpuReading, error) {
+	var c cpuReading
+	var errs [4]error
+	c.at = time.Now()
+	c.busy, _, errs[0] = MachineCPU()
+	c.collector, errs[1] = col.CPUSeconds()
+	c.sink, errs[2] = sink.CPUSeconds()
+	c.self, errs[3] = SelfCPUSeconds()
+	return c, errors.Join(errs[:]...)
+}
+
+// loadAvg is the machine's 1-minute load average, or -1.
+func loadAvg() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
 	}
-	return fmt.Sprintf(`extensions:
-  agent365auth:
-    static:
-      token: %s
-  health_check:
-    endpoint: 127.0.0.1:%d
-  pprof:
-    endpoint: 127.0.0.1:%d
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:%d
-exporters:
-%s
-service:
-  extensions: [agent365auth, health_check, pprof]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [%s]
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-`, token, healthPort, pprofPort, otlpPort, exporter, name, metricsPort)
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 func freePorts(n int) ([]int, error) {
