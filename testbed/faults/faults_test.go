@@ -337,7 +337,7 @@ func TestFaultsHeldSpansSurviveRestartWithStorage(t *testing.T) {
 
 func TestFaultsLedgerReconcilesInStandardMetrics(t *testing.T) {
 	r := newFaultRig(t, rigOptions{})
-	// 300 delivered, 100 throttled then delivered, 100 forbidden, and spans
+	// 100 spans delivered at once, 100 throttled then delivered, 100 forbidden, and spans
 	// that are not agent spans at all.
 	r.fault(t, sink.Fault{Status: 429, Times: 1, RetryAfter: "1", Agent: sample.DefaultAgents[1].AgentID})
 	r.fault(t, sink.Fault{Status: 403, Times: 1, Agent: sample.DefaultAgents[2].AgentID})
